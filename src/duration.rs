@@ -1,0 +1,102 @@
+//! Human durations (`90s`, `5m`, `1h30m`, `250ms`) used by every flag that takes a time span.
+
+use std::time::Duration;
+
+/// Longest span any flag accepts; anything above is almost certainly a typo (`--delay 5000d`).
+pub const MAX_DURATION: Duration = Duration::from_secs(366 * 24 * 3600);
+
+/// Parses `90s`, `5m`, `2h`, `1d`, `250ms` and sums like `1h30m`. A bare number is seconds.
+pub fn parse(text: &str) -> Result<Duration, String> {
+    let s = text.trim();
+    if s.is_empty() {
+        return Err("empty duration: use e.g. 90s, 5m, 2h".into());
+    }
+    if let Ok(secs) = s.parse::<u64>() {
+        return check(Duration::from_secs(secs), text);
+    }
+    let mut total: u128 = 0;
+    let mut rest = s;
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        if digits == 0 {
+            return Err(invalid(text));
+        }
+        let value: u128 = rest[..digits].parse().map_err(|_| invalid(text))?;
+        rest = &rest[digits..];
+        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let millis_per_unit: u128 = match &rest[..unit_len] {
+            "ms" => 1,
+            "s" => 1_000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            "d" => 86_400_000,
+            _ => return Err(invalid(text)),
+        };
+        rest = &rest[unit_len..];
+        total = total.saturating_add(value.saturating_mul(millis_per_unit));
+    }
+    let millis = u64::try_from(total).unwrap_or(u64::MAX);
+    check(Duration::from_millis(millis), text)
+}
+
+fn check(d: Duration, text: &str) -> Result<Duration, String> {
+    if d.is_zero() {
+        return Err(format!("duration `{text}` is zero: give a positive span like 30s"));
+    }
+    if d > MAX_DURATION {
+        return Err(format!("duration `{text}` is longer than the maximum of 366d"));
+    }
+    Ok(d)
+}
+
+fn invalid(text: &str) -> String {
+    format!("invalid duration `{text}`: use a number with a unit (ms, s, m, h, d), e.g. 90s, 5m, 1h30m")
+}
+
+/// Formats a span compactly for humans: `1h02m`, `3m20s`, `4.2s`, `17ms`.
+pub fn human(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1_000 {
+        format!("{ms}ms")
+    } else if ms < 10_000 {
+        format!("{:.1}s", ms as f64 / 1000.0)
+    } else if ms < 60_000 {
+        format!("{}s", ms / 1000)
+    } else if ms < 3_600_000 {
+        format!("{}m{:02}s", ms / 60_000, (ms / 1000) % 60)
+    } else if ms < 86_400_000 {
+        format!("{}h{:02}m", ms / 3_600_000, (ms / 60_000) % 60)
+    } else {
+        format!("{}d{:02}h", ms / 86_400_000, (ms / 3_600_000) % 24)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_units_and_sums() {
+        assert_eq!(parse("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse("2h"), Ok(Duration::from_secs(7200)));
+        assert_eq!(parse("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse("45"), Ok(Duration::from_secs(45)));
+    }
+
+    #[test]
+    fn rejects_nonsense() {
+        for bad in ["", "0s", "-5s", "NaN", "5x", "s", "1.5s", "400d", "99999999999999999999999h"] {
+            assert!(parse(bad).is_err(), "{bad} should be rejected");
+        }
+    }
+
+    #[test]
+    fn formats_for_humans() {
+        assert_eq!(human(Duration::from_millis(17)), "17ms");
+        assert_eq!(human(Duration::from_millis(4200)), "4.2s");
+        assert_eq!(human(Duration::from_secs(200)), "3m20s");
+        assert_eq!(human(Duration::from_secs(3720)), "1h02m");
+    }
+}

@@ -1,0 +1,66 @@
+//! `jobq`: parse the command line, run the command, map the outcome to an exit code.
+//! Only this file prints the final error.
+
+mod commands;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use jobq::cli::Cli;
+use jobq::exit::ExitStatus;
+
+fn main() -> ExitCode {
+    quiet_panics();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => return usage_error(err),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("jobq: error: cannot start the async runtime: {e}");
+            return ExitStatus::Failure.into();
+        }
+    };
+    match runtime.block_on(commands::run(cli)) {
+        Ok(status) => status.into(),
+        Err(err) => {
+            eprintln!("jobq: error: {err}");
+            ExitStatus::from(&err).into()
+        }
+    }
+}
+
+/// Help and version go to stdout as usual; a usage error becomes one line on stderr.
+fn usage_error(err: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(err.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) {
+        let _ = err.print();
+        return if err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+            ExitStatus::Usage.into()
+        } else {
+            ExitStatus::Success.into()
+        };
+    }
+    let rendered = err.render().to_string();
+    let mut lines = rendered.lines().filter(|l| !l.trim().is_empty());
+    let first = lines.next().unwrap_or("invalid arguments").trim_start_matches("error: ");
+    let tip = lines.find(|l| l.trim_start().starts_with("tip:")).map(|t| format!(" ({})", t.trim()));
+    eprintln!("jobq: error: {first}{} (see `jobq --help`)", tip.unwrap_or_default());
+    ExitStatus::Usage.into()
+}
+
+/// A bug must not greet the user with a backtrace: one line, and a way to report it.
+fn quiet_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown".into());
+        let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        eprintln!("jobq: internal error: {msg}{at}; please report this as a bug");
+    }));
+}

@@ -1,0 +1,23 @@
+-- KEYS: job, active, completed, stats
+-- ARGV: id, lease, result, retention_ms, prefix, day
+local job, active, completed, stats = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local id, lease, retention = ARGV[1], ARGV[2], tonumber(ARGV[4])
+
+local f = redis.call('HMGET', job, 'state', 'lease', 'unique_key')
+if f[1] ~= 'active' or f[2] ~= lease then
+  -- A replay after a lost reply finds its own work done.
+  if f[2] == lease and f[1] == 'completed' then
+    return 'ok'
+  end
+  return 'lost'
+end
+
+local now = now_ms()
+redis.call('HSET', job, 'state', 'completed', 'result', ARGV[3], 'finished_ms', now)
+redis.call('ZREM', active, id)
+release_unique(ARGV[5], f[3], id)
+redis.call('ZADD', completed, now, id)
+redis.call('ZREMRANGEBYSCORE', completed, '-inf', now - retention)
+redis.call('PEXPIRE', job, retention)
+count(stats, 'processed', ARGV[6])
+return 'ok'

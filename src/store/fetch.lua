@@ -1,0 +1,62 @@
+-- KEYS: queued, scheduled, active, notify, paused
+-- ARGV: prefix, max_jobs, worker_id, lease_ms
+-- Returns { wait_ms, job... } where job = { id, type, payload, attempt, max_attempts, timeout_ms, lease }
+-- and wait_ms is how long until the next scheduled job is due (-1: none, -2: queue paused).
+local queued, scheduled, active, notify, paused = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local prefix, want, worker, lease_ms = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
+
+if redis.call('EXISTS', paused) == 1 then
+  return { -2 }
+end
+
+local now = now_ms()
+
+-- Due delayed and retry-waiting jobs are promoted here, by the workers themselves: the script
+-- is atomic, so each is promoted exactly once however many workers race.
+local due = redis.call('ZRANGEBYSCORE', scheduled, '-inf', now, 'LIMIT', 0, 1000)
+if #due > 0 then
+  redis.call('ZREM', scheduled, unpack(due))
+  for _, id in ipairs(due) do
+    redis.call('HSET', job_key(prefix, id), 'state', 'queued')
+    redis.call('LPUSH', queued, id)
+  end
+end
+
+local out = { 0 }
+local deadline = now + lease_ms
+local got = 0
+while got < want do
+  local ids = redis.call('RPOP', queued, want - got)
+  if not ids then
+    break
+  end
+  for _, id in ipairs(ids) do
+    local key = job_key(prefix, id)
+    -- Cancel leaves the id in the list (removing it would be LREM, O(backlog)); skip it here.
+    if redis.call('HGET', key, 'state') == 'queued' then
+      local attempt = redis.call('HINCRBY', key, 'attempt', 1)
+      -- The lease token fences completion: only the holder of the current token may finish the job.
+      local lease = worker .. '/' .. attempt
+      redis.call('HSET', key, 'state', 'active', 'started_ms', now, 'worker', worker, 'lease', lease)
+      redis.call('ZADD', active, deadline, id)
+      local f = redis.call('HMGET', key, 'type', 'payload', 'max_attempts', 'timeout_ms')
+      got = got + 1
+      out[got + 1] = { id, f[1], f[2], attempt, f[3], f[4], lease }
+    end
+  end
+end
+
+if got == want then
+  -- This worker is full: if work is left, pass the wake-up on to another idle worker.
+  if redis.call('LLEN', queued) > 0 then
+    wake(notify)
+  end
+else
+  local head = redis.call('ZRANGE', scheduled, 0, 0, 'WITHSCORES')
+  if head[2] then
+    out[1] = math.max(tonumber(head[2]) - now, 0)
+  else
+    out[1] = -1
+  end
+end
+return out

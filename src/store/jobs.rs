@@ -1,0 +1,148 @@
+//! Creating and reading jobs.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use super::scripts::{evalsha, is_noscript, SCRIPTS};
+use super::Store;
+use crate::error::{Error, Result};
+use crate::job::{self, Job, State};
+
+/// A job to enqueue; build it with [`NewJob::new`] and set the options you need.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub job_type: String,
+    pub queue: String,
+    /// JSON text of the payload (already validated).
+    pub payload: String,
+    pub max_attempts: u32,
+    pub timeout: Option<Duration>,
+    pub delay: Option<Duration>,
+    pub at: Option<DateTime<Utc>>,
+    pub unique_key: Option<String>,
+}
+
+pub use super::jobs_defaults::{MAX_ATTEMPTS as DEFAULT_MAX_ATTEMPTS, MAX_MAX_ATTEMPTS};
+
+impl NewJob {
+    pub fn new(job_type: &str, queue: &str, payload: &serde_json::Value) -> NewJob {
+        NewJob {
+            job_type: job_type.to_string(),
+            queue: queue.to_string(),
+            payload: payload.to_string(),
+            max_attempts: DEFAULT_MAX_ATTEMPTS,
+            timeout: None,
+            delay: None,
+            at: None,
+            unique_key: None,
+        }
+    }
+
+    /// Checks everything a user can get wrong, before anything touches Redis.
+    pub fn validate(&self) -> Result<()> {
+        job::validate_name("type", &self.job_type)?;
+        job::validate_name("queue", &self.queue)?;
+        if let Some(key) = &self.unique_key {
+            job::validate_name("unique key", key)?;
+        }
+        if self.payload.len() > job::MAX_PAYLOAD_BYTES {
+            return Err(Error::invalid(format!(
+                "payload is {} bytes; the limit is {} bytes (store big data elsewhere and pass a reference)",
+                self.payload.len(),
+                job::MAX_PAYLOAD_BYTES
+            )));
+        }
+        if self.max_attempts == 0 || self.max_attempts > MAX_MAX_ATTEMPTS {
+            return Err(Error::invalid(format!(
+                "--max-attempts must be between 1 and {MAX_MAX_ATTEMPTS}, not {}",
+                self.max_attempts
+            )));
+        }
+        if self.delay.is_some() && self.at.is_some() {
+            return Err(Error::invalid("give either --delay or --at, not both"));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnqueueOutcome {
+    /// A new job was written, in state `queued` or `scheduled`.
+    Created { id: String, state: State },
+    /// A job with the same unique key is still unfinished; nothing was written.
+    Duplicate { id: String },
+}
+
+impl EnqueueOutcome {
+    pub fn id(&self) -> &str {
+        match self {
+            EnqueueOutcome::Created { id, .. } | EnqueueOutcome::Duplicate { id } => id,
+        }
+    }
+}
+
+impl Store {
+    /// Writes a new job in one round trip (queue registration and the enqueue script pipelined).
+    pub async fn enqueue(&self, new: &NewJob) -> Result<EnqueueOutcome> {
+        new.validate()?;
+        let id = job::new_job_id(&new.queue);
+        let qk = self.keys().queue(&new.queue);
+        let job_key = qk.job(&id);
+        let unique_key = new.unique_key.as_deref().map(|k| qk.unique(k)).unwrap_or_else(|| job_key.clone());
+        let timeout_ms = new.timeout.map_or(0, |t| t.as_millis() as u64);
+        let delay_ms = new.delay.map_or(0, |d| d.as_millis() as u64);
+        let at_ms = new.at.map_or(0, |t| t.timestamp_millis().max(1));
+        let script = &SCRIPTS.enqueue;
+        let mut cmd = evalsha(script, &[&job_key, &qk.queued(), &qk.scheduled(), &qk.notify(), &unique_key]);
+        cmd.arg(&id)
+            .arg(&new.job_type)
+            .arg(&new.queue)
+            .arg(&new.payload)
+            .arg(new.max_attempts)
+            .arg(timeout_ms)
+            .arg(delay_ms)
+            .arg(at_ms)
+            .arg(new.unique_key.as_deref().unwrap_or(""))
+            .arg(qk.prefix());
+        let queues_key = self.keys().queues();
+        let reply: (String, String) = self
+            .run(|mut conn| {
+                let (cmd, queues_key, queue) = (&cmd, &queues_key, &new.queue);
+                async move {
+                    let mut pipe = redis::pipe();
+                    pipe.cmd("SADD").arg(queues_key).arg(queue).ignore().add_command(cmd.clone());
+                    match pipe.query_async::<((String, String),)>(&mut conn).await {
+                        Err(e) if is_noscript(&e) => {
+                            script.prepare_invoke().load_async(&mut conn).await?;
+                            Ok(pipe.query_async::<((String, String),)>(&mut conn).await?.0)
+                        }
+                        other => other.map(|r| r.0),
+                    }
+                }
+            })
+            .await?;
+        // The reply is `duplicate` or the job's state; a retried call whose first attempt
+        // landed (reply lost) reports that job's current state.
+        if reply.0 == "duplicate" {
+            return Ok(EnqueueOutcome::Duplicate { id: reply.1 });
+        }
+        let state = reply.0.parse::<State>().map_err(Error::Redis)?;
+        Ok(EnqueueOutcome::Created { id: reply.1, state })
+    }
+
+    /// Reads one job. Unknown ids are `NotFound`; malformed ids are `Invalid`.
+    pub async fn job(&self, id: &str) -> Result<Job> {
+        let queue = job::queue_of(id)?;
+        let key = self.keys().queue(queue).job(id);
+        let hash: HashMap<String, String> = self.query(redis::cmd("HGETALL").arg(&key)).await?;
+        if hash.is_empty() {
+            return Err(Error::NotFound(format!(
+                "no job with id {id} in namespace `{}` (finished jobs expire after their retention)",
+                self.keys().namespace()
+            )));
+        }
+        Job::from_hash(&hash)
+    }
+}

@@ -1,0 +1,18 @@
+//! Redis access: one connection per process, reconnect with backoff, and the mapping of Redis
+//! failures to errors a user can act on.
+
+mod connection;
+mod jobs;
+mod scripts;
+mod workers;
+
+/// Defaults for new jobs, shared by the library and the CLI's `--help`.
+pub mod jobs_defaults {
+    /// Attempts a job gets unless `--max-attempts` says otherwise.
+    pub const MAX_ATTEMPTS: u32 = 5;
+    pub const MAX_MAX_ATTEMPTS: u32 = 1000;
+}
+
+pub use connection::{redact_url, RetryPolicy, Store};
+pub use jobs::{EnqueueOutcome, NewJob};
+pub use workers::{Fetched, LeaseStatus, FailOutcome, WorkerInfo};

@@ -1,0 +1,304 @@
+//! External handlers: one process per attempt, run without a shell. The payload goes to the
+//! handler's stdin and never into a command line (README "Handler contract").
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::Deserialize;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::process::{Child, Command};
+
+use super::handler::{BoxFuture, Control, Handler, Outcome};
+use crate::duration;
+use crate::error::{Error, Result};
+use crate::job::{LeasedJob, MAX_ERROR_BYTES};
+
+/// Exit code with which a handler says "do not retry this job".
+pub const EXIT_PERMANENT: i32 = 100;
+/// Stdout kept as the job's result; the rest is read and dropped.
+pub const MAX_RESULT_BYTES: usize = 1024 * 1024;
+/// How long output pipes may stay open after the handler exits (a background child holding them).
+const PIPE_DRAIN: Duration = Duration::from_secs(1);
+
+/// One handler: the program with its arguments, and its options.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HandlerSpec {
+    pub argv: Vec<String>,
+    pub timeout: Option<Duration>,
+    pub env: Vec<(String, String)>,
+}
+
+impl HandlerSpec {
+    /// Splits `command` like a POSIX shell would (quotes, escapes), without running a shell.
+    pub fn parse(command: &str) -> Result<HandlerSpec> {
+        let argv = shlex::split(command)
+            .filter(|a| !a.is_empty())
+            .ok_or_else(|| Error::invalid(format!("handler command {command:?} is empty or has unbalanced quotes")))?;
+        Ok(HandlerSpec { argv, timeout: None, env: Vec::new() })
+    }
+}
+
+/// Runs external programs chosen by job type, with an optional fallback for any type.
+#[derive(Debug, Clone, Default)]
+pub struct ExecHandler {
+    pub by_type: HashMap<String, HandlerSpec>,
+    pub fallback: Option<HandlerSpec>,
+    /// Timeout for jobs that set none and whose handler sets none.
+    pub default_timeout: Option<Duration>,
+    /// Between SIGTERM and SIGKILL when a handler must stop.
+    pub kill_grace: Duration,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileEntry {
+    command: String,
+    timeout: Option<String>,
+    #[serde(default)]
+    env: HashMap<String, String>,
+}
+
+/// Reads a handlers file (TOML): one table per job type.
+///
+/// ```toml
+/// [send_email]
+/// command = "./send_email.sh --smtp localhost"
+/// timeout = "30s"
+/// env = { SMTP_USER = "mailer" }
+/// ```
+pub fn load_handlers_file(path: &Path) -> Result<HashMap<String, HandlerSpec>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::invalid(format!("cannot read handlers file {}: {e}", path.display())))?;
+    let entries: HashMap<String, FileEntry> = toml::from_str(&text).map_err(|e| {
+        let first = e.to_string().lines().next().unwrap_or("").to_string();
+        Error::invalid(format!("handlers file {} is not valid: {first}", path.display()))
+    })?;
+    let mut out = HashMap::new();
+    for (job_type, entry) in entries {
+        crate::job::validate_name("type", &job_type)?;
+        let mut spec = HandlerSpec::parse(&entry.command)?;
+        spec.timeout = entry
+            .timeout
+            .map(|t| duration::parse(&t))
+            .transpose()
+            .map_err(|e| Error::invalid(format!("handlers file {}, [{job_type}] timeout: {e}", path.display())))?;
+        spec.env = entry.env.into_iter().collect();
+        out.insert(job_type, spec);
+    }
+    Ok(out)
+}
+
+impl Handler for ExecHandler {
+    fn handle(&self, job: LeasedJob, control: Control) -> BoxFuture {
+        let Some(spec) = self.by_type.get(&job.job_type).or(self.fallback.as_ref()).cloned() else {
+            let msg = format!(
+                "no handler for job type `{}` on this worker: start it with --handler {}=COMMAND, --handlers FILE or --exec COMMAND",
+                job.job_type, job.job_type
+            );
+            return Box::pin(async move { Outcome::failed(msg) });
+        };
+        let timeout = job.timeout.or(spec.timeout).or(self.default_timeout);
+        let grace = self.kill_grace;
+        Box::pin(async move { run(&spec, &job, timeout, grace, control).await })
+    }
+}
+
+async fn run(spec: &HandlerSpec, job: &LeasedJob, timeout: Option<Duration>, grace: Duration, control: Control) -> Outcome {
+    let mut child = match spawn(spec, job) {
+        Ok(child) => child,
+        Err(e) => return Outcome::failed(format!("cannot start handler `{}`: {e}", spec.argv[0])),
+    };
+    let pid = child.id().map(|p| p as i32);
+    let stdin = child.stdin.take();
+    let payload = job.payload.clone();
+    // A handler that never reads stdin gets EPIPE here; that is its business, not an error.
+    tokio::spawn(async move {
+        if let Some(mut stdin) = stdin {
+            let _ = stdin.write_all(payload.as_bytes()).await;
+        }
+    });
+    let stdout = capture(child.stdout.take(), MAX_RESULT_BYTES, false);
+    let stderr = capture(child.stderr.take(), MAX_ERROR_BYTES, true);
+
+    let deadline = async {
+        match timeout {
+            Some(t) => tokio::time::sleep(t).await,
+            None => std::future::pending().await,
+        }
+    };
+    let ended = tokio::select! {
+        status = child.wait() => Ended::Exited(status),
+        _ = deadline => Ended::TimedOut,
+        _ = control.stop.cancelled() => Ended::Stopped,
+        _ = control.kill.cancelled() => Ended::Stopped,
+    };
+    let status = match ended {
+        Ended::Exited(status) => status,
+        _ => {
+            terminate(&mut child, pid, grace, &control).await;
+            let out = if let Ended::TimedOut = ended {
+                format!("timed out after {}", duration::human(timeout.unwrap_or_default()))
+            } else {
+                "stopped by the worker".to_string()
+            };
+            let tail = stderr.finish().await;
+            return Outcome::failed(with_tail(out, &tail));
+        }
+    };
+    let out = stdout.finish().await;
+    let err = stderr.finish().await;
+    match status {
+        Ok(s) if s.success() => Outcome::Completed(result_json(&out)),
+        Ok(s) => {
+            use std::os::unix::process::ExitStatusExt;
+            let (what, permanent) = match (s.code(), s.signal()) {
+                (Some(EXIT_PERMANENT), _) => (format!("exit code {EXIT_PERMANENT} (permanent failure)"), true),
+                (Some(code), _) => (format!("exit code {code}"), false),
+                (None, Some(sig)) => (format!("killed by signal {sig}"), false),
+                _ => ("ended abnormally".to_string(), false),
+            };
+            Outcome::Failed { error: with_tail(what, &err), permanent }
+        }
+        Err(e) => Outcome::failed(format!("lost track of handler process: {e}")),
+    }
+}
+
+enum Ended {
+    Exited(std::io::Result<std::process::ExitStatus>),
+    TimedOut,
+    Stopped,
+}
+
+fn spawn(spec: &HandlerSpec, job: &LeasedJob) -> std::io::Result<Child> {
+    let mut cmd = Command::new(&spec.argv[0]);
+    cmd.args(&spec.argv[1..])
+        .envs(spec.env.iter().map(|(k, v)| (k, v)))
+        .env("JOBQ_JOB_ID", &job.id)
+        .env("JOBQ_JOB_TYPE", &job.job_type)
+        .env("JOBQ_QUEUE", &job.queue)
+        .env("JOBQ_ATTEMPT", job.attempt.to_string())
+        .env("JOBQ_MAX_ATTEMPTS", job.max_attempts.to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        // Own process group, so a timeout or cancel can stop everything the handler started.
+        .process_group(0)
+        .kill_on_drop(true);
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl is async-signal-safe. If the worker is SIGKILLed, its handler dies with it
+    // instead of running on while the recovered job runs again elsewhere.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+    cmd.spawn()
+}
+
+/// SIGTERM to the handler's process group, SIGKILL after `grace` (or at once on `kill`).
+async fn terminate(child: &mut Child, pid: Option<i32>, grace: Duration, control: &Control) {
+    let Some(pgid) = pid else { return };
+    signal_group(pgid, libc::SIGTERM);
+    tokio::select! {
+        _ = child.wait() => {}
+        _ = tokio::time::sleep(grace) => {}
+        _ = control.kill.cancelled() => {}
+    }
+    // Also reaps anything the handler left running in its group.
+    signal_group(pgid, libc::SIGKILL);
+    let _ = child.wait().await;
+}
+
+fn signal_group(pgid: i32, sig: i32) {
+    // SAFETY: plain syscall; a group that is already gone yields ESRCH, which is fine.
+    unsafe {
+        libc::kill(-pgid, sig);
+    }
+}
+
+/// Reads a pipe in the background, keeping the first (or last, `tail`) `cap` bytes.
+struct Capture {
+    buf: Arc<Mutex<Vec<u8>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+fn capture<R: AsyncRead + Unpin + Send + 'static>(pipe: Option<R>, cap: usize, tail: bool) -> Capture {
+    let buf = Arc::new(Mutex::new(Vec::new()));
+    let shared = buf.clone();
+    let task = tokio::spawn(async move {
+        let Some(mut pipe) = pipe else { return };
+        let mut chunk = vec![0u8; 16 * 1024];
+        while let Ok(n) = pipe.read(&mut chunk).await {
+            if n == 0 {
+                break;
+            }
+            let mut b = shared.lock().unwrap();
+            if tail {
+                b.extend_from_slice(&chunk[..n]);
+                let excess = b.len().saturating_sub(cap);
+                b.drain(..excess);
+            } else {
+                let room = cap.saturating_sub(b.len());
+                b.extend_from_slice(&chunk[..n.min(room)]);
+            }
+        }
+    });
+    Capture { buf, task }
+}
+
+impl Capture {
+    /// Waits briefly for the pipe to close, then returns what was read.
+    async fn finish(self) -> String {
+        let mut task = self.task;
+        if tokio::time::timeout(PIPE_DRAIN, &mut task).await.is_err() {
+            task.abort();
+        }
+        let bytes = std::mem::take(&mut *self.buf.lock().unwrap());
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+}
+
+/// Stdout becomes the result: as JSON when it parses, else as a JSON string; empty is `null`.
+fn result_json(stdout: &str) -> String {
+    let trimmed = stdout.trim();
+    if trimmed.is_empty() {
+        return "null".into();
+    }
+    match serde_json::from_str::<serde_json::Value>(trimmed) {
+        Ok(v) => v.to_string(),
+        Err(_) => serde_json::Value::String(trimmed.to_string()).to_string(),
+    }
+}
+
+fn with_tail(what: String, stderr: &str) -> String {
+    let tail = stderr.trim();
+    if tail.is_empty() {
+        what
+    } else {
+        format!("{what}: {tail}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_split_like_a_shell_without_one() {
+        let spec = HandlerSpec::parse(r#"./run.sh --name "a b" 'c;d' $HOME"#).unwrap();
+        assert_eq!(spec.argv, ["./run.sh", "--name", "a b", "c;d", "$HOME"]);
+        assert!(HandlerSpec::parse("").is_err());
+        assert!(HandlerSpec::parse("'unbalanced").is_err());
+    }
+
+    #[test]
+    fn stdout_becomes_json() {
+        assert_eq!(result_json(" {\"a\": 1}\n"), r#"{"a":1}"#);
+        assert_eq!(result_json("hello\n"), r#""hello""#);
+        assert_eq!(result_json(""), "null");
+    }
+}

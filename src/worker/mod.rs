@@ -1,0 +1,382 @@
+//! The worker: fetch loop, lease heartbeat, handler execution and graceful shutdown.
+
+mod backoff;
+mod exec;
+mod handler;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+
+pub use backoff::Backoff;
+pub use exec::{load_handlers_file, ExecHandler, HandlerSpec, EXIT_PERMANENT, MAX_RESULT_BYTES};
+pub use handler::{BoxFuture, Control, Handler, Outcome};
+
+use crate::error::Result;
+use crate::job::LeasedJob;
+use crate::store::{FailOutcome, LeaseStatus, Store, WorkerInfo};
+
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// Queues in strict priority order: a job in an earlier queue always goes first.
+    pub queues: Vec<String>,
+    pub concurrency: usize,
+    /// How long a job stays leased without a heartbeat; renewed every third of it.
+    pub lease: Duration,
+    /// On SIGINT/SIGTERM: how long running jobs may take to finish before being requeued.
+    pub shutdown_timeout: Duration,
+    /// Exit once the queues are empty and nothing is running.
+    pub burst: bool,
+    pub backoff: Backoff,
+    /// How long completed jobs stay readable.
+    pub retention: Duration,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        WorkerConfig {
+            queues: vec!["high".into(), "normal".into(), "low".into()],
+            concurrency: 1,
+            lease: Duration::from_secs(15),
+            shutdown_timeout: Duration::from_secs(30),
+            burst: false,
+            backoff: Backoff::default(),
+            retention: Duration::from_secs(24 * 3600),
+        }
+    }
+}
+
+/// Ctrl-C / SIGTERM as two tokens: the first request drains, the second forces.
+#[derive(Debug, Clone, Default)]
+pub struct Shutdown {
+    pub drain: CancellationToken,
+    pub force: CancellationToken,
+}
+
+impl Shutdown {
+    /// Listens for SIGINT and SIGTERM: the first signal drains, the second forces.
+    pub fn on_signals() -> std::io::Result<Shutdown> {
+        use tokio::signal::unix::{signal, SignalKind};
+        let shutdown = Shutdown::default();
+        let mut int = signal(SignalKind::interrupt())?;
+        let mut term = signal(SignalKind::terminate())?;
+        let s = shutdown.clone();
+        tokio::spawn(async move {
+            for token in [&s.drain, &s.force] {
+                tokio::select! {
+                    _ = int.recv() => {}
+                    _ = term.recv() => {}
+                }
+                token.cancel();
+            }
+        });
+        Ok(shutdown)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum StopReason {
+    LeaseLost,
+    Cancelled,
+    Shutdown,
+}
+
+struct Running {
+    job: LeasedJob,
+    control: Control,
+    reason: Mutex<Option<StopReason>>,
+}
+
+impl Running {
+    fn stop(&self, reason: StopReason) {
+        self.reason.lock().unwrap().get_or_insert(reason);
+        self.control.stop.cancel();
+    }
+}
+
+pub struct Worker {
+    store: Arc<Store>,
+    config: WorkerConfig,
+    handler: Arc<dyn Handler>,
+    info: WorkerInfo,
+    running: Mutex<HashMap<String, Arc<Running>>>,
+    /// Signalled whenever a job finishes, so shutdown can wait for the last one.
+    finished: tokio::sync::Notify,
+}
+
+fn log(msg: impl std::fmt::Display) {
+    eprintln!("{} {msg}", crate::log_time());
+}
+
+impl Worker {
+    pub fn new(store: Arc<Store>, config: WorkerConfig, handler: Arc<dyn Handler>) -> Arc<Worker> {
+        let host = hostname::get().map(|h| h.to_string_lossy().into_owned()).unwrap_or_else(|_| "unknown".into());
+        let pid = std::process::id();
+        let now = Utc::now();
+        let info = WorkerInfo {
+            id: format!("{host}-{pid}-{:04x}", rand::random::<u16>()),
+            host,
+            pid,
+            queues: config.queues.clone(),
+            concurrency: config.concurrency,
+            started_at: now,
+            heartbeat_at: now,
+            jobs: Vec::new(),
+        };
+        Arc::new(Worker {
+            store,
+            config,
+            handler,
+            info,
+            running: Mutex::new(HashMap::new()),
+            finished: tokio::sync::Notify::new(),
+        })
+    }
+
+    pub fn id(&self) -> &str {
+        &self.info.id
+    }
+
+    /// Runs until `shutdown` (or, with `burst`, until there is no work left).
+    pub async fn run(self: &Arc<Self>, shutdown: Shutdown) -> Result<()> {
+        self.beat().await?;
+        log(format_args!(
+            "worker {} started: queues {}, concurrency {}, Redis {}",
+            self.info.id,
+            self.config.queues.join(","),
+            self.config.concurrency,
+            self.store.url()
+        ));
+        let heart = CancellationToken::new();
+        let heartbeat = tokio::spawn(self.clone().heartbeat_loop(heart.clone()));
+        let result = self.fetch_loop(&shutdown).await;
+        self.drain(&shutdown).await;
+        heart.cancel();
+        let _ = heartbeat.await;
+        let _ = self.store.unregister_worker(&self.info.id).await;
+        log(format_args!("worker {} stopped", self.info.id));
+        result
+    }
+
+    async fn fetch_loop(self: &Arc<Self>, shutdown: &Shutdown) -> Result<()> {
+        let slots = Arc::new(Semaphore::new(self.config.concurrency));
+        let mut blocking = self.store.blocking_connection().await?;
+        let idle_wait = self.config.lease / 3;
+        loop {
+            let first = tokio::select! {
+                p = slots.clone().acquire_owned() => p.expect("semaphore never closes"),
+                _ = shutdown.drain.cancelled() => return Ok(()),
+            };
+            let mut permits = vec![first];
+            while let Ok(p) = slots.clone().try_acquire_owned() {
+                permits.push(p);
+            }
+            let free = permits.len();
+            let mut next_due: Option<Duration> = None;
+            for queue in &self.config.queues {
+                if permits.is_empty() {
+                    break;
+                }
+                let fetched = self.store.fetch(queue, permits.len(), &self.info.id, self.config.lease).await?;
+                next_due = match (next_due, fetched.next_due) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                for job in fetched.jobs {
+                    let permit = permits.pop().expect("fetched no more than asked");
+                    let me = self.clone();
+                    tokio::spawn(async move {
+                        me.execute(job).await;
+                        drop(permit);
+                        me.finished.notify_waiters();
+                    });
+                }
+            }
+            if permits.len() < free {
+                continue; // got work; there may be more
+            }
+            drop(permits);
+            if self.config.burst && self.running.lock().unwrap().is_empty() {
+                return Ok(());
+            }
+            let wait = next_due.map_or(idle_wait, |d| d.min(idle_wait));
+            tokio::select! {
+                r = self.store.wait_for_work(&mut blocking, &self.config.queues, wait) => {
+                    if let Err(e) = r {
+                        log(format_args!("waiting for work failed ({e}); reconnecting"));
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                        if let Ok(c) = self.store.blocking_connection().await {
+                            blocking = c;
+                        }
+                    }
+                }
+                // A burst worker must notice when its last job ends to exit.
+                _ = self.finished.notified(), if self.config.burst => {}
+                _ = shutdown.drain.cancelled() => return Ok(()),
+            }
+        }
+    }
+
+    async fn execute(self: &Arc<Self>, job: LeasedJob) {
+        let running = Arc::new(Running { job: job.clone(), control: Control::default(), reason: Mutex::new(None) });
+        self.running.lock().unwrap().insert(job.id.clone(), running.clone());
+        let outcome = self.handler.handle(job.clone(), running.control.clone()).await;
+        let reason = *running.reason.lock().unwrap();
+        if let Err(e) = self.report(&job, outcome, reason).await {
+            log(format_args!("job {}: could not record its outcome: {e}", job.id));
+        }
+        self.running.lock().unwrap().remove(&job.id);
+    }
+
+    async fn report(&self, job: &LeasedJob, outcome: Outcome, reason: Option<StopReason>) -> Result<()> {
+        match reason {
+            Some(StopReason::LeaseLost) => {
+                log(format_args!("job {}: lease lost to another worker; its outcome is discarded", job.id));
+            }
+            Some(StopReason::Shutdown) => {
+                if self.store.requeue(job).await? {
+                    log(format_args!("job {}: requeued (worker shutting down)", job.id));
+                }
+            }
+            Some(StopReason::Cancelled) | None => match outcome {
+                Outcome::Completed(result) => {
+                    if self.store.complete(job, &result, self.config.retention).await? {
+                        log(format_args!("job {} ({}) completed", job.id, job.job_type));
+                    } else {
+                        log(format_args!("job {}: lease lost before completion; result discarded", job.id));
+                    }
+                }
+                Outcome::Failed { error, permanent } => {
+                    let backoff = self.config.backoff.delay(job.attempt);
+                    match self.store.fail(job, &error, backoff, permanent).await? {
+                        FailOutcome::Retry { due } => log(format_args!(
+                            "job {} ({}) failed attempt {}/{}: {}; retry at {}",
+                            job.id,
+                            job.job_type,
+                            job.attempt,
+                            job.max_attempts,
+                            first_line(&error),
+                            due.with_timezone(&chrono::Local).format("%H:%M:%S")
+                        )),
+                        FailOutcome::Dead => log(format_args!(
+                            "job {} ({}) is dead after attempt {}/{}: {}",
+                            job.id,
+                            job.job_type,
+                            job.attempt,
+                            job.max_attempts,
+                            first_line(&error)
+                        )),
+                        FailOutcome::Lost => {
+                            log(format_args!("job {}: lease lost before failure was recorded", job.id))
+                        }
+                    }
+                }
+            },
+        }
+        Ok(())
+    }
+
+    /// After the fetch loop ends: give running jobs `shutdown_timeout` to finish, then stop
+    /// and requeue the rest. A second signal skips the wait.
+    async fn drain(&self, shutdown: &Shutdown) {
+        let deadline = tokio::time::Instant::now() + self.config.shutdown_timeout;
+        let mut announced = false;
+        loop {
+            let notified = self.finished.notified();
+            let count = self.running.lock().unwrap().len();
+            if count == 0 {
+                return;
+            }
+            if !announced {
+                log(format_args!(
+                    "shutting down: waiting up to {} for {count} running job(s); press Ctrl-C again to requeue them now",
+                    crate::duration::human(self.config.shutdown_timeout)
+                ));
+                announced = true;
+            }
+            tokio::select! {
+                _ = notified => continue,
+                _ = tokio::time::sleep_until(deadline) => break,
+                _ = shutdown.force.cancelled() => break,
+            }
+        }
+        let forced = shutdown.force.is_cancelled();
+        let running: Vec<Arc<Running>> = self.running.lock().unwrap().values().cloned().collect();
+        for r in &running {
+            r.stop(StopReason::Shutdown);
+            if forced {
+                r.control.kill.cancel();
+            }
+        }
+        // Each job task requeues its job once its handler has stopped.
+        while !self.running.lock().unwrap().is_empty() {
+            let notified = self.finished.notified();
+            if self.running.lock().unwrap().is_empty() {
+                break;
+            }
+            notified.await;
+        }
+    }
+
+    /// Renews leases, refreshes the worker record and recovers expired leases, every lease/3.
+    async fn heartbeat_loop(self: Arc<Self>, stop: CancellationToken) {
+        let interval = self.config.lease / 3;
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(interval) => {}
+                _ = stop.cancelled() => return,
+            }
+            if let Err(e) = self.renew_leases().await {
+                log(format_args!("lease renewal failed: {e}"));
+            }
+            if let Err(e) = self.beat().await {
+                log(format_args!("worker heartbeat failed: {e}"));
+            }
+            for queue in &self.config.queues {
+                match self.store.recover(queue).await {
+                    Ok(0) => {}
+                    Ok(n) => log(format_args!("recovered {n} job(s) of queue {queue} from workers that stopped renewing their lease")),
+                    Err(e) => log(format_args!("lease recovery on queue {queue} failed: {e}")),
+                }
+            }
+        }
+    }
+
+    async fn renew_leases(&self) -> Result<()> {
+        let running: Vec<Arc<Running>> = self.running.lock().unwrap().values().cloned().collect();
+        let mut by_queue: HashMap<&str, Vec<&Arc<Running>>> = HashMap::new();
+        for r in &running {
+            by_queue.entry(r.job.queue.as_str()).or_default().push(r);
+        }
+        for (queue, jobs) in by_queue {
+            let pairs: Vec<(String, String)> = jobs.iter().map(|r| (r.job.id.clone(), r.job.lease.clone())).collect();
+            let statuses = self.store.renew(queue, &pairs, self.config.lease).await?;
+            for (r, status) in jobs.iter().zip(statuses) {
+                match status {
+                    LeaseStatus::Ok => {}
+                    LeaseStatus::Cancel => r.stop(StopReason::Cancelled),
+                    LeaseStatus::Lost => {
+                        log(format_args!("job {}: lease lost (another worker owns it now); stopping its handler", r.job.id));
+                        r.stop(StopReason::LeaseLost);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn beat(&self) -> Result<()> {
+        let mut info = self.info.clone();
+        info.heartbeat_at = Utc::now();
+        info.jobs = self.running.lock().unwrap().keys().cloned().collect();
+        self.store.heartbeat_worker(&info, self.config.lease).await
+    }
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or("")
+}
