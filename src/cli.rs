@@ -15,7 +15,7 @@ const EXAMPLES: &str = "\
 Examples:
   jobq enqueue send_email --priority high --data '{\"to\":\"ops@example.com\"}'
   jobq worker --queues high,normal --handler send_email=./send_email.sh
-  jobq inspect high-01JD8XQ4T3M6Z6Q7W8E9R0TYUP
+  jobq inspect high-01JD8XQ4T3M6Z6Q7W8E9R0TYVP
   jobq demo
 
 Exit codes: 0 ok, 1 failure, 2 bad input, 3 unknown job, 4 wrong job state,
@@ -45,7 +45,13 @@ pub struct GlobalArgs {
     pub redis_url: String,
 
     /// Key namespace; tenants sharing one Redis use different namespaces
-    #[arg(long, env = "JOBQ_NAMESPACE", default_value = "jobq", global = true, value_name = "NAME")]
+    #[arg(
+        long,
+        env = "JOBQ_NAMESPACE",
+        default_value = "jobq",
+        global = true,
+        value_name = "NAME"
+    )]
     pub namespace: String,
 
     /// Print JSON on stdout instead of text for humans
@@ -153,7 +159,12 @@ fails it for good, any other exit fails the attempt (stderr is the error) and it
 #[command(after_long_help = WORKER_EXAMPLES)]
 pub struct WorkerArgs {
     /// Queues to take jobs from, in strict priority order
-    #[arg(long, value_delimiter = ',', default_value = "high,normal,low", value_name = "Q1,Q2,...")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "high,normal,low",
+        value_name = "Q1,Q2,..."
+    )]
     pub queues: Vec<String>,
 
     /// Jobs run at the same time

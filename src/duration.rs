@@ -41,7 +41,9 @@ pub fn parse(text: &str) -> Result<Duration, String> {
 
 fn check(d: Duration, text: &str) -> Result<Duration, String> {
     if d.is_zero() {
-        return Err(format!("duration `{text}` is zero: give a positive span like 30s"));
+        return Err(format!(
+            "duration `{text}` is zero: give a positive span like 30s"
+        ));
     }
     if d > MAX_DURATION {
         return Err(format!("duration `{text}` is longer than the maximum of 366d"));
@@ -87,7 +89,17 @@ mod tests {
 
     #[test]
     fn rejects_nonsense() {
-        for bad in ["", "0s", "-5s", "NaN", "5x", "s", "1.5s", "400d", "99999999999999999999999h"] {
+        for bad in [
+            "",
+            "0s",
+            "-5s",
+            "NaN",
+            "5x",
+            "s",
+            "1.5s",
+            "400d",
+            "99999999999999999999999h",
+        ] {
             assert!(parse(bad).is_err(), "{bad} should be rejected");
         }
     }

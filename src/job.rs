@@ -152,7 +152,9 @@ impl Job {
             worker: get("worker").cloned(),
             result: get("result").map(|r| serde_json::from_str(r).unwrap_or(Value::String(r.clone()))),
             error: get("error").cloned(),
-            errors: get("errors").and_then(|e| serde_json::from_str(e).ok()).unwrap_or_default(),
+            errors: get("errors")
+                .and_then(|e| serde_json::from_str(e).ok())
+                .unwrap_or_default(),
             recoveries: num("recoveries").unwrap_or(0) as u32,
             progress: get("progress").and_then(|p| serde_json::from_str(p).ok()),
         })
@@ -195,7 +197,10 @@ pub fn validate_name(kind: &str, name: &str) -> Result<()> {
             name.len()
         )));
     }
-    if let Some(bad) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))) {
+    if let Some(bad) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
+    {
         return Err(Error::invalid(format!(
             "{kind} name {name:?} contains {bad:?}; use only letters, digits, `_`, `.` and `-`"
         )));
@@ -213,7 +218,7 @@ pub fn new_job_id(queue: &str) -> String {
 pub fn queue_of(id: &str) -> Result<&str> {
     let bad = || {
         Error::invalid(format!(
-            "{id:?} is not a job id (ids look like `high-01JD8XQ4T3M6Z6Q7W8E9R0TYUP`)"
+            "{id:?} is not a job id (ids look like `high-01JD8XQ4T3M6Z6Q7W8E9R0TYVP`)"
         ))
     };
     if id.len() < ULID_LEN + 2 || !id.is_char_boundary(id.len() - ULID_LEN - 1) {
@@ -236,7 +241,18 @@ mod tests {
     fn names() {
         assert!(validate_name("queue", "high").is_ok());
         assert!(validate_name("queue", "a.b-c_D9").is_ok());
-        for bad in ["", "a:b", "a b", "a*", "{a}", "a?", "[a]", "é", "a\n", &"x".repeat(129)] {
+        for bad in [
+            "",
+            "a:b",
+            "a b",
+            "a*",
+            "{a}",
+            "a?",
+            "[a]",
+            "é",
+            "a\n",
+            &"x".repeat(129),
+        ] {
             assert!(validate_name("queue", bad).is_err(), "{bad:?}");
         }
     }
@@ -247,7 +263,7 @@ mod tests {
         assert_eq!(queue_of(&id).unwrap(), "send-email");
         assert!(queue_of("nope").is_err());
         assert!(queue_of("high-01JD8XQ4T3M6Z6Q7W8E9R0TYU*").is_err());
-        assert!(queue_of("h:gh-01JD8XQ4T3M6Z6Q7W8E9R0TYUP").is_err());
+        assert!(queue_of("h:gh-01JD8XQ4T3M6Z6Q7W8E9R0TYVP").is_err());
         assert!(queue_of("ééééééééééééééééééééééééééééé").is_err());
     }
 }

@@ -8,7 +8,9 @@ pub struct Keys {
 
 impl Keys {
     pub fn new(namespace: &str) -> Self {
-        Keys { ns: namespace.to_string() }
+        Keys {
+            ns: namespace.to_string(),
+        }
     }
 
     pub fn namespace(&self) -> &str {
@@ -16,7 +18,9 @@ impl Keys {
     }
 
     pub fn queue(&self, queue: &str) -> QueueKeys {
-        QueueKeys { prefix: format!("{{{}:{}}}", self.ns, queue) }
+        QueueKeys {
+            prefix: format!("{{{}:{}}}", self.ns, queue),
+        }
     }
 
     /// Set of every queue name ever used in this namespace (for `stats`, `ls`, `inspect`).

@@ -35,7 +35,12 @@ fn main() -> ExitCode {
 /// Help and version go to stdout as usual; a usage error becomes one line on stderr.
 fn usage_error(err: clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
-    if matches!(err.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) {
+    if matches!(
+        err.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
         let _ = err.print();
         return if err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
             ExitStatus::Usage.into()
@@ -45,9 +50,17 @@ fn usage_error(err: clap::Error) -> ExitCode {
     }
     let rendered = err.render().to_string();
     let mut lines = rendered.lines().filter(|l| !l.trim().is_empty());
-    let first = lines.next().unwrap_or("invalid arguments").trim_start_matches("error: ");
-    let tip = lines.find(|l| l.trim_start().starts_with("tip:")).map(|t| format!(" ({})", t.trim()));
-    eprintln!("jobq: error: {first}{} (see `jobq --help`)", tip.unwrap_or_default());
+    let first = lines
+        .next()
+        .unwrap_or("invalid arguments")
+        .trim_start_matches("error: ");
+    let tip = lines
+        .find(|l| l.trim_start().starts_with("tip:"))
+        .map(|t| format!(" ({})", t.trim()));
+    eprintln!(
+        "jobq: error: {first}{} (see `jobq --help`)",
+        tip.unwrap_or_default()
+    );
     ExitStatus::Usage.into()
 }
 
@@ -60,7 +73,10 @@ fn quiet_panics() {
             .map(|s| s.to_string())
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown".into());
-        let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
         eprintln!("jobq: internal error: {msg}{at}; please report this as a bug");
     }));
 }

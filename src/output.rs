@@ -1,7 +1,7 @@
 //! The one output layer: data to stdout (text or JSON), chatter to stderr. A closed stdout
 //! (`jobq ... | head`) ends the program successfully instead of panicking.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 
 use chrono::{DateTime, Local, Utc};
 use serde::Serialize;
@@ -27,10 +27,6 @@ pub fn json<T: Serialize>(value: &T) -> Result<()> {
 /// A notice for the human at the terminal; never on stdout, so pipes stay clean.
 pub fn note(text: impl std::fmt::Display) {
     eprintln!("jobq: {text}");
-}
-
-pub fn stdout_is_tty() -> bool {
-    std::io::stdout().is_terminal()
 }
 
 /// `2026-11-22 21:40:01 (3m20s ago)` in local time.

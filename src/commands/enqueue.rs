@@ -31,7 +31,10 @@ pub async fn run(args: EnqueueArgs, g: &GlobalArgs) -> Result<ExitStatus> {
 }
 
 fn new_job(args: &EnqueueArgs) -> Result<NewJob> {
-    let queue = args.queue.clone().unwrap_or_else(|| args.priority.queue().to_string());
+    let queue = args
+        .queue
+        .clone()
+        .unwrap_or_else(|| args.priority.queue().to_string());
     let payload = read_payload(&args.data)?;
     let mut new = NewJob::new(&args.job_type, &queue, &payload);
     new.max_attempts = args.max_attempts;
@@ -45,7 +48,10 @@ fn new_job(args: &EnqueueArgs) -> Result<NewJob> {
 /// `--data`: JSON text, `@FILE`, or `-` for stdin; always parsed, so only valid JSON is stored.
 fn read_payload(data: &str) -> Result<serde_json::Value> {
     let (text, source) = if data == "-" {
-        (read_capped(std::io::stdin().lock(), "stdin")?, "stdin".to_string())
+        (
+            read_capped(std::io::stdin().lock(), "stdin")?,
+            "stdin".to_string(),
+        )
     } else if let Some(path) = data.strip_prefix('@') {
         let file = std::fs::File::open(path)
             .map_err(|e| Error::invalid(format!("cannot read payload file {path}: {e}")))?;

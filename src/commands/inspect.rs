@@ -27,14 +27,20 @@ pub fn render(job: &Job) -> String {
         ("attempt", format!("{} of {}", job.attempt, job.max_attempts)),
     ];
     if let Some(t) = job.timeout_ms {
-        rows.push(("timeout", jobq::duration::human(std::time::Duration::from_millis(t))));
+        rows.push((
+            "timeout",
+            jobq::duration::human(std::time::Duration::from_millis(t)),
+        ));
     }
     if let Some(k) = &job.unique_key {
         rows.push(("unique key", k.clone()));
     }
     let times = [
         ("created", job.created_at),
-        ("scheduled for", job.scheduled_at.filter(|s| Some(*s) != job.created_at)),
+        (
+            "scheduled for",
+            job.scheduled_at.filter(|s| Some(*s) != job.created_at),
+        ),
         ("started", job.started_at),
         ("finished", job.finished_at),
     ];
@@ -44,7 +50,11 @@ pub fn render(job: &Job) -> String {
         }
     }
     if let Some(d) = job.duration().and_then(|d| d.to_std().ok()) {
-        let label = if job.finished_at.is_some() { "took" } else { "running for" };
+        let label = if job.finished_at.is_some() {
+            "took"
+        } else {
+            "running for"
+        };
         rows.push((label, jobq::duration::human(d)));
     }
     if let Some(w) = &job.worker {
@@ -65,7 +75,9 @@ pub fn render(job: &Job) -> String {
     if !job.errors.is_empty() {
         text.push("errors:".into());
         for e in &job.errors {
-            let at = jobq::job::millis_to_time(e.at).map(output::when).unwrap_or_default();
+            let at = jobq::job::millis_to_time(e.at)
+                .map(output::when)
+                .unwrap_or_default();
             text.push(format!("  attempt {}  {at}  {}", e.attempt, e.error));
         }
     }

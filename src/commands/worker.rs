@@ -11,7 +11,8 @@ pub async fn run(args: WorkerArgs, g: &GlobalArgs) -> Result<ExitStatus> {
     let handler = exec_handler(&args)?;
     let config = config(&args)?;
     let store = Arc::new(Store::connect(&g.redis_url, &g.namespace, RetryPolicy::WORKER).await?);
-    let shutdown = Shutdown::on_signals().map_err(|e| Error::Io(format!("cannot listen for signals: {e}")))?;
+    let shutdown =
+        Shutdown::on_signals().map_err(|e| Error::Io(format!("cannot listen for signals: {e}")))?;
     let worker = Worker::new(store, config, Arc::new(handler));
     worker.run(shutdown).await?;
     Ok(ExitStatus::Success)
@@ -25,7 +26,10 @@ pub fn config(args: &WorkerArgs) -> Result<WorkerConfig> {
         validate_name("queue", q)?;
     }
     if args.concurrency == 0 || args.concurrency > 10_000 {
-        return Err(Error::invalid(format!("--concurrency must be between 1 and 10000, not {}", args.concurrency)));
+        return Err(Error::invalid(format!(
+            "--concurrency must be between 1 and 10000, not {}",
+            args.concurrency
+        )));
     }
     if args.lease.as_millis() < 300 {
         return Err(Error::invalid("--lease must be at least 300ms"));
@@ -36,7 +40,10 @@ pub fn config(args: &WorkerArgs) -> Result<WorkerConfig> {
         lease: args.lease,
         shutdown_timeout: args.shutdown_timeout,
         burst: args.burst,
-        backoff: Backoff { base: args.retry_base, max: args.retry_max.max(args.retry_base) },
+        backoff: Backoff {
+            base: args.retry_base,
+            max: args.retry_max.max(args.retry_base),
+        },
         retention: args.retention,
     })
 }
@@ -56,7 +63,9 @@ fn exec_handler(args: &WorkerArgs) -> Result<ExecHandler> {
             .split_once('=')
             .ok_or_else(|| Error::invalid(format!("--handler {h:?} must look like TYPE=COMMAND")))?;
         validate_name("type", job_type)?;
-        handler.by_type.insert(job_type.to_string(), HandlerSpec::parse(command)?);
+        handler
+            .by_type
+            .insert(job_type.to_string(), HandlerSpec::parse(command)?);
     }
     handler.fallback = args.exec.as_deref().map(HandlerSpec::parse).transpose()?;
     if handler.by_type.is_empty() && handler.fallback.is_none() {

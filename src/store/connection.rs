@@ -20,9 +20,15 @@ pub struct RetryPolicy {
 
 impl RetryPolicy {
     /// For one-shot commands: ride out a short blip, then report.
-    pub const CLI: RetryPolicy = RetryPolicy { budget: Duration::from_secs(10), retry_oom: false };
+    pub const CLI: RetryPolicy = RetryPolicy {
+        budget: Duration::from_secs(10),
+        retry_oom: false,
+    };
     /// For workers: keep trying; leases decide what happens to jobs during a long outage.
-    pub const WORKER: RetryPolicy = RetryPolicy { budget: Duration::MAX, retry_oom: true };
+    pub const WORKER: RetryPolicy = RetryPolicy {
+        budget: Duration::MAX,
+        retry_oom: true,
+    };
 }
 
 /// A handle on one Redis server and namespace, shared by all tasks of a process.
@@ -73,7 +79,9 @@ impl Store {
         let config = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(CONNECT_TIMEOUT))
             .set_response_timeout(Some(RESPONSE_TIMEOUT));
-        self.client.get_multiplexed_async_connection_with_config(&config).await
+        self.client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await
     }
 
     /// A separate connection for blocking pops: on the shared multiplexed connection they
@@ -150,13 +158,14 @@ impl Store {
 
     /// Runs one command (or pipeline) through [`Store::run`].
     pub async fn query<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T> {
-        self.run(|mut conn| async move { cmd.query_async(&mut conn).await }).await
+        self.run(|mut conn| async move { cmd.query_async(&mut conn).await })
+            .await
     }
 
     /// Maps a Redis failure to an error a user can act on. Passwords never appear in it.
     pub fn error(&self, err: RedisError) -> Error {
         let what = describe(&err);
-        let code = err.code().unwrap_or("");
+        let code = code_of(&err).unwrap_or("");
         if err.kind() == ErrorKind::AuthenticationFailed || code == "WRONGPASS" || code == "NOAUTH" {
             return Error::Auth(format!(
                 "Redis at {} rejected the login ({what}): check the user and password in --redis-url / JOBQ_REDIS_URL",
@@ -177,7 +186,8 @@ impl Store {
                 self.url
             ));
         }
-        if err.is_io_error() || err.is_timeout() || err.is_connection_dropped() || err.is_connection_refusal() {
+        if err.is_io_error() || err.is_timeout() || err.is_connection_dropped() || err.is_connection_refusal()
+        {
             return Error::Unavailable(format!(
                 "cannot reach Redis at {} ({what}): start redis-server or point --redis-url / JOBQ_REDIS_URL at it",
                 self.url
@@ -192,14 +202,43 @@ impl Store {
     }
 }
 
+/// Error codes jobq reacts to. Pipeline failures do not expose their items' codes through
+/// `RedisError::code`, so the first known code in the message counts too.
+const KNOWN_CODES: [&str; 10] = [
+    "NOAUTH",
+    "WRONGPASS",
+    "NOPERM",
+    "OOM",
+    "BUSY",
+    "LOADING",
+    "TRYAGAIN",
+    "MASTERDOWN",
+    "CLUSTERDOWN",
+    "READONLY",
+];
+
+fn code_of(err: &RedisError) -> Option<&'static str> {
+    if let Some(code) = err.code() {
+        if let Some(known) = KNOWN_CODES.iter().find(|k| **k == code) {
+            return Some(known);
+        }
+    }
+    let text = err.to_string();
+    KNOWN_CODES.iter().copied().find(|k| {
+        text.split(|c: char| !c.is_ascii_alphabetic())
+            .any(|word| word == *k)
+    })
+}
+
 fn is_transient(err: &RedisError, retry_oom: bool) -> bool {
     if err.is_io_error() || err.is_timeout() || err.is_connection_dropped() {
         return true;
     }
-    matches!(
-        err.code(),
-        Some("BUSY" | "LOADING" | "TRYAGAIN" | "MASTERDOWN" | "CLUSTERDOWN" | "READONLY")
-    ) || (retry_oom && err.code() == Some("OOM"))
+    match code_of(err) {
+        Some("BUSY" | "LOADING" | "TRYAGAIN" | "MASTERDOWN" | "CLUSTERDOWN" | "READONLY") => true,
+        Some("OOM") => retry_oom,
+        _ => false,
+    }
 }
 
 fn needs_reconnect(err: &RedisError) -> bool {
@@ -217,8 +256,26 @@ fn redact_passwords(text: &str) -> String {
     text.split(' ').map(redact_url).collect::<Vec<_>>().join(" ")
 }
 
-/// `redis://user:secret@host/0` becomes `redis://user:***@host/0`.
+/// `redis://user:secret@host/0` becomes `redis://user:***@host/0`; a `pass=` query parameter
+/// (unix socket URLs) is masked too.
 pub fn redact_url(url: &str) -> String {
+    let url = redact_userinfo(url);
+    match url.find('?') {
+        Some(q) => {
+            let params: Vec<String> = url[q + 1..]
+                .split('&')
+                .map(|p| match p.split_once('=') {
+                    Some((k, _)) if k == "pass" || k == "password" => format!("{k}=***"),
+                    _ => p.to_string(),
+                })
+                .collect();
+            format!("{}?{}", &url[..q], params.join("&"))
+        }
+        None => url,
+    }
+}
+
+fn redact_userinfo(url: &str) -> String {
     let Some(scheme_end) = url.find("://") else {
         return url.to_string();
     };
@@ -246,5 +303,9 @@ mod tests {
         assert_eq!(redact_url("redis://h:6379"), "redis://h:6379");
         assert_eq!(redact_url("redis://user@h"), "redis://user@h");
         assert_eq!(redact_url("unix:///tmp/r.sock"), "unix:///tmp/r.sock");
+        assert_eq!(
+            redact_url("unix:///tmp/r.sock?db=1&pass=pw"),
+            "unix:///tmp/r.sock?db=1&pass=***"
+        );
     }
 }

@@ -90,12 +90,19 @@ impl Store {
         let id = job::new_job_id(&new.queue);
         let qk = self.keys().queue(&new.queue);
         let job_key = qk.job(&id);
-        let unique_key = new.unique_key.as_deref().map(|k| qk.unique(k)).unwrap_or_else(|| job_key.clone());
+        let unique_key = new
+            .unique_key
+            .as_deref()
+            .map(|k| qk.unique(k))
+            .unwrap_or_else(|| job_key.clone());
         let timeout_ms = new.timeout.map_or(0, |t| t.as_millis() as u64);
         let delay_ms = new.delay.map_or(0, |d| d.as_millis() as u64);
         let at_ms = new.at.map_or(0, |t| t.timestamp_millis().max(1));
         let script = &SCRIPTS.enqueue;
-        let mut cmd = evalsha(script, &[&job_key, &qk.queued(), &qk.scheduled(), &qk.notify(), &unique_key]);
+        let mut cmd = evalsha(
+            script,
+            &[&job_key, &qk.queued(), &qk.scheduled(), &qk.notify(), &unique_key],
+        );
         cmd.arg(&id)
             .arg(&new.job_type)
             .arg(&new.queue)
@@ -112,7 +119,11 @@ impl Store {
                 let (cmd, queues_key, queue) = (&cmd, &queues_key, &new.queue);
                 async move {
                     let mut pipe = redis::pipe();
-                    pipe.cmd("SADD").arg(queues_key).arg(queue).ignore().add_command(cmd.clone());
+                    pipe.cmd("SADD")
+                        .arg(queues_key)
+                        .arg(queue)
+                        .ignore()
+                        .add_command(cmd.clone());
                     match pipe.query_async::<((String, String),)>(&mut conn).await {
                         Err(e) if is_noscript(&e) => {
                             script.prepare_invoke().load_async(&mut conn).await?;

@@ -15,4 +15,4 @@ pub mod jobs_defaults {
 
 pub use connection::{redact_url, RetryPolicy, Store};
 pub use jobs::{EnqueueOutcome, NewJob};
-pub use workers::{Fetched, LeaseStatus, FailOutcome, WorkerInfo};
+pub use workers::{FailOutcome, Fetched, LeaseStatus, WorkerInfo};

@@ -150,7 +150,13 @@ impl Store {
 
     /// Records a failed attempt: schedules a retry after `backoff`, or moves the job to the
     /// dead set when it is out of attempts or `permanent` is set.
-    pub async fn fail(&self, job: &LeasedJob, error: &str, backoff: Duration, permanent: bool) -> Result<FailOutcome> {
+    pub async fn fail(
+        &self,
+        job: &LeasedJob,
+        error: &str,
+        backoff: Duration,
+        permanent: bool,
+    ) -> Result<FailOutcome> {
         let qk = self.keys().queue(&job.queue);
         let reply: (String, Option<i64>) = self
             .run(|mut conn| {
@@ -175,7 +181,11 @@ impl Store {
                         .invoke_async(&mut conn)
                         .await?;
                     let mut it = v.into_iter();
-                    let state: String = it.next().map(redis::from_redis_value).transpose()?.unwrap_or_default();
+                    let state: String = it
+                        .next()
+                        .map(redis::from_redis_value)
+                        .transpose()?
+                        .unwrap_or_default();
                     let due: Option<i64> = it.next().map(redis::from_redis_value).transpose()?;
                     Ok((state, due))
                 }
@@ -183,7 +193,10 @@ impl Store {
             .await?;
         Ok(match reply.0.as_str() {
             "scheduled" => FailOutcome::Retry {
-                due: reply.1.and_then(crate::job::millis_to_time).unwrap_or_else(Utc::now),
+                due: reply
+                    .1
+                    .and_then(crate::job::millis_to_time)
+                    .unwrap_or_else(Utc::now),
             },
             "dead" => FailOutcome::Dead,
             _ => FailOutcome::Lost,
@@ -192,7 +205,12 @@ impl Store {
 
     /// Extends the leases of `jobs` (all of one queue) and reports, per job, whether the
     /// worker still holds it and whether an operator asked to cancel it.
-    pub async fn renew(&self, queue: &str, jobs: &[(String, String)], lease: Duration) -> Result<Vec<LeaseStatus>> {
+    pub async fn renew(
+        &self,
+        queue: &str,
+        jobs: &[(String, String)],
+        lease: Duration,
+    ) -> Result<Vec<LeaseStatus>> {
         let qk = self.keys().queue(queue);
         let reply: Vec<String> = self
             .run(|mut conn| {

@@ -15,7 +15,10 @@ pub struct Backoff {
 impl Default for Backoff {
     /// 10s, 20s, 40s, 80s, ... capped at 1h, each ±25% jitter.
     fn default() -> Self {
-        Backoff { base: Duration::from_secs(10), max: Duration::from_secs(3600) }
+        Backoff {
+            base: Duration::from_secs(10),
+            max: Duration::from_secs(3600),
+        }
     }
 }
 
@@ -39,7 +42,10 @@ mod tests {
         for attempt in 1..40 {
             let d = b.delay(attempt);
             let nominal = (10.0 * 2f64.powi(attempt as i32 - 1)).min(3600.0);
-            assert!(d.as_secs_f64() >= (nominal * 0.75).min(3600.0) - 0.001, "{attempt}: {d:?}");
+            assert!(
+                d.as_secs_f64() >= (nominal * 0.75).min(3600.0) - 0.001,
+                "{attempt}: {d:?}"
+            );
             assert!(d <= b.max);
         }
     }

@@ -34,10 +34,16 @@ pub struct HandlerSpec {
 impl HandlerSpec {
     /// Splits `command` like a POSIX shell would (quotes, escapes), without running a shell.
     pub fn parse(command: &str) -> Result<HandlerSpec> {
-        let argv = shlex::split(command)
-            .filter(|a| !a.is_empty())
-            .ok_or_else(|| Error::invalid(format!("handler command {command:?} is empty or has unbalanced quotes")))?;
-        Ok(HandlerSpec { argv, timeout: None, env: Vec::new() })
+        let argv = shlex::split(command).filter(|a| !a.is_empty()).ok_or_else(|| {
+            Error::invalid(format!(
+                "handler command {command:?} is empty or has unbalanced quotes"
+            ))
+        })?;
+        Ok(HandlerSpec {
+            argv,
+            timeout: None,
+            env: Vec::new(),
+        })
     }
 }
 
@@ -84,7 +90,12 @@ pub fn load_handlers_file(path: &Path) -> Result<HashMap<String, HandlerSpec>> {
             .timeout
             .map(|t| duration::parse(&t))
             .transpose()
-            .map_err(|e| Error::invalid(format!("handlers file {}, [{job_type}] timeout: {e}", path.display())))?;
+            .map_err(|e| {
+                Error::invalid(format!(
+                    "handlers file {}, [{job_type}] timeout: {e}",
+                    path.display()
+                ))
+            })?;
         spec.env = entry.env.into_iter().collect();
         out.insert(job_type, spec);
     }
@@ -93,7 +104,12 @@ pub fn load_handlers_file(path: &Path) -> Result<HashMap<String, HandlerSpec>> {
 
 impl Handler for ExecHandler {
     fn handle(&self, job: LeasedJob, control: Control) -> BoxFuture {
-        let Some(spec) = self.by_type.get(&job.job_type).or(self.fallback.as_ref()).cloned() else {
+        let Some(spec) = self
+            .by_type
+            .get(&job.job_type)
+            .or(self.fallback.as_ref())
+            .cloned()
+        else {
             let msg = format!(
                 "no handler for job type `{}` on this worker: start it with --handler {}=COMMAND, --handlers FILE or --exec COMMAND",
                 job.job_type, job.job_type
@@ -106,7 +122,13 @@ impl Handler for ExecHandler {
     }
 }
 
-async fn run(spec: &HandlerSpec, job: &LeasedJob, timeout: Option<Duration>, grace: Duration, control: Control) -> Outcome {
+async fn run(
+    spec: &HandlerSpec,
+    job: &LeasedJob,
+    timeout: Option<Duration>,
+    grace: Duration,
+    control: Control,
+) -> Outcome {
     let mut child = match spawn(spec, job) {
         Ok(child) => child,
         Err(e) => return Outcome::failed(format!("cannot start handler `{}`: {e}", spec.argv[0])),
@@ -155,12 +177,17 @@ async fn run(spec: &HandlerSpec, job: &LeasedJob, timeout: Option<Duration>, gra
         Ok(s) => {
             use std::os::unix::process::ExitStatusExt;
             let (what, permanent) = match (s.code(), s.signal()) {
-                (Some(EXIT_PERMANENT), _) => (format!("exit code {EXIT_PERMANENT} (permanent failure)"), true),
+                (Some(EXIT_PERMANENT), _) => {
+                    (format!("exit code {EXIT_PERMANENT} (permanent failure)"), true)
+                }
                 (Some(code), _) => (format!("exit code {code}"), false),
                 (None, Some(sig)) => (format!("killed by signal {sig}"), false),
                 _ => ("ended abnormally".to_string(), false),
             };
-            Outcome::Failed { error: with_tail(what, &err), permanent }
+            Outcome::Failed {
+                error: with_tail(what, &err),
+                permanent,
+            }
         }
         Err(e) => Outcome::failed(format!("lost track of handler process: {e}")),
     }

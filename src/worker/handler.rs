@@ -19,7 +19,10 @@ pub enum Outcome {
 
 impl Outcome {
     pub fn failed(error: impl Into<String>) -> Outcome {
-        Outcome::Failed { error: error.into(), permanent: false }
+        Outcome::Failed {
+            error: error.into(),
+            permanent: false,
+        }
     }
 }
 

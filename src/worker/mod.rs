@@ -114,7 +114,9 @@ fn log(msg: impl std::fmt::Display) {
 
 impl Worker {
     pub fn new(store: Arc<Store>, config: WorkerConfig, handler: Arc<dyn Handler>) -> Arc<Worker> {
-        let host = hostname::get().map(|h| h.to_string_lossy().into_owned()).unwrap_or_else(|_| "unknown".into());
+        let host = hostname::get()
+            .map(|h| h.to_string_lossy().into_owned())
+            .unwrap_or_else(|_| "unknown".into());
         let pid = std::process::id();
         let now = Utc::now();
         let info = WorkerInfo {
@@ -181,7 +183,10 @@ impl Worker {
                 if permits.is_empty() {
                     break;
                 }
-                let fetched = self.store.fetch(queue, permits.len(), &self.info.id, self.config.lease).await?;
+                let fetched = self
+                    .store
+                    .fetch(queue, permits.len(), &self.info.id, self.config.lease)
+                    .await?;
                 next_due = match (next_due, fetched.next_due) {
                     (Some(a), Some(b)) => Some(a.min(b)),
                     (a, b) => a.or(b),
@@ -222,8 +227,15 @@ impl Worker {
     }
 
     async fn execute(self: &Arc<Self>, job: LeasedJob) {
-        let running = Arc::new(Running { job: job.clone(), control: Control::default(), reason: Mutex::new(None) });
-        self.running.lock().unwrap().insert(job.id.clone(), running.clone());
+        let running = Arc::new(Running {
+            job: job.clone(),
+            control: Control::default(),
+            reason: Mutex::new(None),
+        });
+        self.running
+            .lock()
+            .unwrap()
+            .insert(job.id.clone(), running.clone());
         let outcome = self.handler.handle(job.clone(), running.control.clone()).await;
         let reason = *running.reason.lock().unwrap();
         if let Err(e) = self.report(&job, outcome, reason).await {
@@ -235,7 +247,10 @@ impl Worker {
     async fn report(&self, job: &LeasedJob, outcome: Outcome, reason: Option<StopReason>) -> Result<()> {
         match reason {
             Some(StopReason::LeaseLost) => {
-                log(format_args!("job {}: lease lost to another worker; its outcome is discarded", job.id));
+                log(format_args!(
+                    "job {}: lease lost to another worker; its outcome is discarded",
+                    job.id
+                ));
             }
             Some(StopReason::Shutdown) => {
                 if self.store.requeue(job).await? {
@@ -247,7 +262,10 @@ impl Worker {
                     if self.store.complete(job, &result, self.config.retention).await? {
                         log(format_args!("job {} ({}) completed", job.id, job.job_type));
                     } else {
-                        log(format_args!("job {}: lease lost before completion; result discarded", job.id));
+                        log(format_args!(
+                            "job {}: lease lost before completion; result discarded",
+                            job.id
+                        ));
                     }
                 }
                 Outcome::Failed { error, permanent } => {
@@ -270,9 +288,10 @@ impl Worker {
                             job.max_attempts,
                             first_line(&error)
                         )),
-                        FailOutcome::Lost => {
-                            log(format_args!("job {}: lease lost before failure was recorded", job.id))
-                        }
+                        FailOutcome::Lost => log(format_args!(
+                            "job {}: lease lost before failure was recorded",
+                            job.id
+                        )),
                     }
                 }
             },
@@ -353,14 +372,20 @@ impl Worker {
             by_queue.entry(r.job.queue.as_str()).or_default().push(r);
         }
         for (queue, jobs) in by_queue {
-            let pairs: Vec<(String, String)> = jobs.iter().map(|r| (r.job.id.clone(), r.job.lease.clone())).collect();
+            let pairs: Vec<(String, String)> = jobs
+                .iter()
+                .map(|r| (r.job.id.clone(), r.job.lease.clone()))
+                .collect();
             let statuses = self.store.renew(queue, &pairs, self.config.lease).await?;
             for (r, status) in jobs.iter().zip(statuses) {
                 match status {
                     LeaseStatus::Ok => {}
                     LeaseStatus::Cancel => r.stop(StopReason::Cancelled),
                     LeaseStatus::Lost => {
-                        log(format_args!("job {}: lease lost (another worker owns it now); stopping its handler", r.job.id));
+                        log(format_args!(
+                            "job {}: lease lost (another worker owns it now); stopping its handler",
+                            r.job.id
+                        ));
                         r.stop(StopReason::LeaseLost);
                     }
                 }

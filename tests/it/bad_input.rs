@@ -1,0 +1,124 @@
+//! DESIGN invariant 3: bad input gets one line on stderr, a documented exit code, and no write.
+
+use crate::util::*;
+
+const USAGE: i32 = 2;
+const NOT_FOUND: i32 = 3;
+const UNAVAILABLE: i32 = 5;
+const AUTH: i32 = 6;
+
+fn assert_rejected(redis: &Redis, args: &[&str], code: i32) {
+    let before = redis.digest();
+    let r = run(jobq(redis).args(args));
+    assert_eq!(r.code, code, "{args:?}: stderr {:?}", r.stderr);
+    assert_eq!(r.stdout, "", "{args:?}: nothing on stdout");
+    assert_eq!(
+        r.stderr.lines().count(),
+        1,
+        "{args:?}: exactly one line: {:?}",
+        r.stderr
+    );
+    assert!(r.stderr.starts_with("jobq: error: "), "{args:?}: {:?}", r.stderr);
+    assert!(
+        !r.stderr.contains("panicked") && !r.stderr.contains("backtrace"),
+        "{:?}",
+        r.stderr
+    );
+    assert_eq!(redis.digest(), before, "{args:?} changed the keyspace");
+}
+
+#[test]
+fn enqueue_rejects_bad_input_without_writing() {
+    let redis = Redis::start();
+    enqueue(&redis, &["existing"]); // a non-empty keyspace makes the digest meaningful
+    let big = redis.dir.path().join("big.json");
+    std::fs::write(&big, format!(r#"{{"x":"{}"}}"#, "a".repeat(600 * 1024))).unwrap();
+    let big = format!("@{}", big.display());
+    let long = "x".repeat(129);
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["enqueue", "t", "--data", "{bad"],
+        vec!["enqueue", "t", "--data", "@/nonexistent/payload.json"],
+        vec!["enqueue", "t", "--data", &big],
+        vec!["enqueue", "a:b"],
+        vec!["enqueue", "a*"],
+        vec!["enqueue", "{a}"],
+        vec!["enqueue", "a b"],
+        vec!["enqueue", "tab\there"],
+        vec!["enqueue", &long],
+        vec!["enqueue", "t", "--queue", "q?"],
+        vec!["enqueue", "t", "--queue", "[q]"],
+        vec!["enqueue", "t", "--delay", "0s"],
+        vec!["enqueue", "t", "--delay", "-5s"],
+        vec!["enqueue", "t", "--delay", "NaN"],
+        vec!["enqueue", "t", "--delay", "400d"],
+        vec!["enqueue", "t", "--delay", "5m", "--at", "2030-01-01T00:00:00Z"],
+        vec!["enqueue", "t", "--at", "tomorrow"],
+        vec!["enqueue", "t", "--timeout", "0ms"],
+        vec!["enqueue", "t", "--max-attempts", "0"],
+        vec!["enqueue", "t", "--max-attempts", "-1"],
+        vec!["enqueue", "t", "--unique-key", "a b"],
+        vec!["enqueue", "t", "--priority", "urgent"],
+        vec!["enqueue", "t", "--namespace", "a:b"],
+        vec!["enqueue", "t", "--redis-url", "http://localhost"],
+        vec!["inspect", "not-a-job-id"],
+        vec!["worker", "--burst"],
+        vec!["worker", "--exec", "true", "--concurrency", "0"],
+        vec!["worker", "--exec", "true", "--queues", "a:b"],
+        vec!["worker", "--exec", "'unbalanced"],
+        vec!["worker", "--handler", "no-equals-sign"],
+        vec!["worker", "--handlers", "/nonexistent.toml"],
+        vec!["frobnicate"],
+    ];
+    for args in cases {
+        assert_rejected(&redis, &args, USAGE);
+    }
+}
+
+#[test]
+fn payload_from_stdin_must_be_json() {
+    let redis = Redis::start();
+    let before = redis.digest();
+    let r = run_with_stdin(
+        jobq(&redis).args(["enqueue", "t", "--data", "-"]),
+        b"\xff\xfe not json",
+    );
+    assert_eq!(r.code, USAGE, "{}", r.stderr);
+    assert_eq!(r.stderr.lines().count(), 1);
+    assert_eq!(redis.digest(), before);
+}
+
+#[test]
+fn unknown_job_id() {
+    let redis = Redis::start();
+    assert_rejected(&redis, &["inspect", "high-01JD8XQ4T3M6Z6Q7W8E9R0TYVP"], NOT_FOUND);
+}
+
+#[test]
+fn unreachable_redis() {
+    let redis = Redis::start();
+    let gone = format!("unix://{}/nothing-here.sock", redis.dir.path().display());
+    let r = run(jobq(&redis).args(["enqueue", "t", "--redis-url", &gone]));
+    assert_eq!(r.code, UNAVAILABLE, "{}", r.stderr);
+    assert_eq!(r.stderr.lines().count(), 1);
+    assert!(r.stderr.contains("cannot reach Redis"), "{}", r.stderr);
+}
+
+#[test]
+fn wrong_password_is_reported_and_redacted() {
+    let redis = Redis::start_with(&["--requirepass", "s3cret"]);
+    let before = redis.digest();
+    for url in [redis.url(), format!("{}?pass=wrong-pw", redis.url())] {
+        let r = run(jobq(&redis).args(["enqueue", "t", "--redis-url", &url]));
+        assert_eq!(r.code, AUTH, "{url}: {}", r.stderr);
+        assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+        assert!(!r.stderr.contains("wrong-pw"), "password leaked: {}", r.stderr);
+    }
+    let ok = run(jobq(&redis).args([
+        "enqueue",
+        "t",
+        "--redis-url",
+        &format!("{}?pass=s3cret", redis.url()),
+    ]));
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+    assert_ne!(redis.digest(), before);
+}

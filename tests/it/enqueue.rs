@@ -1,0 +1,119 @@
+use crate::util::*;
+
+#[test]
+fn enqueue_prints_only_the_id_and_inspect_shows_the_job() {
+    let redis = Redis::start();
+    let r = run(jobq(&redis).args([
+        "enqueue",
+        "send_email",
+        "--priority",
+        "high",
+        "--data",
+        r#"{"to":"ops@example.com"}"#,
+    ]))
+    .ok();
+    let id = r.stdout.trim();
+    assert_eq!(
+        r.stdout,
+        format!("{id}\n"),
+        "stdout carries the id and nothing else"
+    );
+    assert!(id.starts_with("high-"), "{id}");
+    let job = inspect(&redis, id);
+    assert_eq!(job["type"], "send_email");
+    assert_eq!(job["queue"], "high");
+    assert_eq!(job["state"], "queued");
+    assert_eq!(job["payload"]["to"], "ops@example.com");
+    assert_eq!(job["attempt"], 0);
+    assert_eq!(job["max_attempts"], 5);
+    let human = run(jobq(&redis).args(["inspect", id])).ok().stdout;
+    assert!(
+        human.contains("state") && human.contains("queued") && human.contains("send_email"),
+        "{human}"
+    );
+}
+
+#[test]
+fn payload_from_file_stdin_and_default() {
+    let redis = Redis::start();
+    let file = redis.dir.path().join("p.json");
+    std::fs::write(&file, r#"{"from":"file"}"#).unwrap();
+    let a = enqueue(&redis, &["t", "--data", &format!("@{}", file.display())]);
+    assert_eq!(inspect(&redis, &a)["payload"]["from"], "file");
+    let b = run_with_stdin(
+        jobq(&redis).args(["enqueue", "t", "--data", "-"]),
+        br#"{"from":"stdin"}"#,
+    )
+    .ok();
+    assert_eq!(inspect(&redis, b.stdout.trim())["payload"]["from"], "stdin");
+    let c = enqueue(&redis, &["t"]);
+    assert_eq!(inspect(&redis, &c)["payload"], serde_json::json!({}));
+}
+
+#[test]
+fn json_output_is_the_whole_job() {
+    let redis = Redis::start();
+    let r = run(jobq(&redis).args([
+        "enqueue",
+        "t",
+        "--queue",
+        "reports",
+        "--max-attempts",
+        "2",
+        "--timeout",
+        "90s",
+        "--json",
+    ]))
+    .ok();
+    let job: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(job["queue"], "reports");
+    assert_eq!(job["max_attempts"], 2);
+    assert_eq!(job["timeout_ms"], 90_000);
+}
+
+#[test]
+fn delay_and_at_schedule_the_job() {
+    let redis = Redis::start();
+    let id = enqueue(&redis, &["t", "--delay", "1h"]);
+    let job = inspect(&redis, &id);
+    assert_eq!(job["state"], "scheduled");
+    let created = chrono::DateTime::parse_from_rfc3339(job["created_at"].as_str().unwrap()).unwrap();
+    let due = chrono::DateTime::parse_from_rfc3339(job["scheduled_at"].as_str().unwrap()).unwrap();
+    assert_eq!((due - created).num_seconds(), 3600);
+    let id2 = enqueue(&redis, &["t", "--at", "2099-01-01T00:00:00Z"]);
+    assert_eq!(inspect(&redis, &id2)["scheduled_at"], "2099-01-01T00:00:00Z");
+}
+
+#[test]
+fn unique_key_returns_the_unfinished_job_and_writes_nothing() {
+    let redis = Redis::start();
+    let first = enqueue(&redis, &["sync", "--unique-key", "user-7"]);
+    let before = redis.digest();
+    let r = run(jobq(&redis).args([
+        "enqueue",
+        "sync",
+        "--unique-key",
+        "user-7",
+        "--data",
+        r#"{"other":1}"#,
+    ]))
+    .ok();
+    assert_eq!(r.stdout.trim(), first);
+    assert!(
+        r.stderr.contains("already exists") && r.stderr.contains(&first),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(redis.digest(), before, "a duplicate enqueue must not write");
+
+    // Once the job has finished, the key is free again.
+    let dir = redis.dir.path();
+    let ok = script(dir, "ok.sh", "exit 0");
+    run(jobq(&redis)
+        .args(["worker", "--queues", "normal", "--burst", "--exec"])
+        .arg(&ok))
+    .ok();
+    assert_eq!(state(&redis, &first), "completed");
+    let second = enqueue(&redis, &["sync", "--unique-key", "user-7"]);
+    assert_ne!(second, first);
+}

@@ -1,0 +1,312 @@
+//! Test support: a private redis-server per test (unix socket in its own temp dir, killed on
+//! drop), a builder for the `jobq` binary, and condition waits (never bare sleeps).
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+pub struct Redis {
+    child: Option<Child>,
+    pub dir: TempDir,
+    pub socket: PathBuf,
+    args: Vec<String>,
+}
+
+impl Redis {
+    pub fn start() -> Redis {
+        Redis::start_with(&[])
+    }
+
+    /// Starts redis-server with extra config arguments (e.g. `["--requirepass", "pw"]`).
+    pub fn start_with(extra: &[&str]) -> Redis {
+        let dir = tempfile::Builder::new()
+            .prefix("jobq-test-")
+            .tempdir()
+            .expect("temp dir");
+        let socket = dir.path().join("redis.sock");
+        let mut redis = Redis {
+            child: None,
+            dir,
+            socket,
+            args: extra.iter().map(|s| s.to_string()).collect(),
+        };
+        redis.spawn();
+        redis
+    }
+
+    fn spawn(&mut self) {
+        let log = self.dir.path().join("redis.log");
+        let child = Command::new("redis-server")
+            .args(["--port", "0", "--unixsocket"])
+            .arg(&self.socket)
+            .args(["--unixsocketperm", "700", "--dir"])
+            .arg(self.dir.path())
+            .args([
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--enable-debug-command",
+                "yes",
+                "--logfile",
+            ])
+            .arg(&log)
+            .args(&self.args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server must be on PATH (apt-get install redis-server)");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !self.socket.exists() || self.try_ping().is_err() {
+            if Instant::now() > deadline {
+                let log = std::fs::read_to_string(&log).unwrap_or_default();
+                panic!("redis-server did not come up; its log:\n{log}");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn try_ping(&self) -> redis::RedisResult<()> {
+        let mut c = redis::Client::open(self.admin_url())?.get_connection()?;
+        redis::cmd("PING").query::<()>(&mut c).or_else(|e| {
+            if e.code() == Some("NOAUTH") {
+                Ok(())
+            } else {
+                Err(e)
+            }
+        })
+    }
+
+    /// URL jobq uses.
+    pub fn url(&self) -> String {
+        format!("unix://{}", self.socket.display())
+    }
+
+    /// URL for the test's own assertions (carries the password when the server has one).
+    fn admin_url(&self) -> String {
+        match self.args.iter().position(|a| a == "--requirepass") {
+            Some(i) => format!("unix://{}?pass={}", self.socket.display(), self.args[i + 1]),
+            None => self.url(),
+        }
+    }
+
+    pub fn conn(&self) -> redis::Connection {
+        redis::Client::open(self.admin_url())
+            .unwrap()
+            .get_connection()
+            .unwrap()
+    }
+
+    /// A digest of the whole dataset: equal digests mean an unchanged keyspace.
+    pub fn digest(&self) -> String {
+        redis::cmd("DEBUG").arg("DIGEST").query(&mut self.conn()).unwrap()
+    }
+
+    pub fn keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut self.conn()).unwrap();
+        keys.sort();
+        keys
+    }
+
+    /// SIGKILLs the server (data is gone: no persistence) and starts a new one on the same socket.
+    pub fn restart(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let _ = std::fs::remove_file(&self.socket);
+        self.spawn();
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// `jobq` pointed at `redis`.
+pub fn jobq(redis: &Redis) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_jobq"));
+    cmd.env("JOBQ_REDIS_URL", redis.url())
+        .env_remove("JOBQ_NAMESPACE")
+        .env("NO_COLOR", "1");
+    cmd
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn from(out: Output) -> Run {
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    pub fn ok(self) -> Run {
+        assert_eq!(
+            self.code, 0,
+            "expected success; stderr:\n{}\nstdout:\n{}",
+            self.stderr, self.stdout
+        );
+        self
+    }
+}
+
+pub fn run(cmd: &mut Command) -> Run {
+    Run::from(cmd.stdin(Stdio::null()).output().expect("run jobq"))
+}
+
+pub fn run_with_stdin(cmd: &mut Command, input: &[u8]) -> Run {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    Run::from(child.wait_with_output().unwrap())
+}
+
+/// Enqueues and returns the new id.
+pub fn enqueue(redis: &Redis, args: &[&str]) -> String {
+    let r = run(jobq(redis).arg("enqueue").args(args)).ok();
+    r.stdout.trim().to_string()
+}
+
+pub fn inspect(redis: &Redis, id: &str) -> serde_json::Value {
+    let r = run(jobq(redis).args(["inspect", id, "--json"])).ok();
+    serde_json::from_str(&r.stdout).expect("inspect --json prints JSON")
+}
+
+pub fn state(redis: &Redis, id: &str) -> String {
+    inspect(redis, id)["state"].as_str().unwrap().to_string()
+}
+
+/// Polls `cond` every 20ms until it holds; panics with `what` after `timeout`.
+pub fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !cond() {
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+pub fn wait_for_state(redis: &Redis, id: &str, want: &str, timeout: Duration) {
+    wait_until(&format!("job {id} to be {want}"), timeout, || {
+        state(redis, id) == want
+    });
+}
+
+/// Writes an executable shell script into `dir`.
+pub fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+/// A `jobq worker` running in the background; killed on drop. Its stderr goes to a file.
+pub struct Worker {
+    pub child: Child,
+    pub log: PathBuf,
+}
+
+impl Worker {
+    pub fn start(redis: &Redis, args: &[&str]) -> Worker {
+        let log = redis.dir.path().join(format!("worker-{}.log", rand_suffix()));
+        let child = jobq(redis)
+            .arg("worker")
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let w = Worker { child, log };
+        wait_until("worker to start", Duration::from_secs(10), || {
+            w.log().contains(" started: ")
+        });
+        w
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    pub fn signal(&self, sig: i32) {
+        unsafe {
+            libc::kill(self.pid(), sig);
+        }
+    }
+
+    /// Waits for the process to exit and returns its exit code.
+    pub fn wait(&mut self, timeout: Duration) -> i32 {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code().unwrap_or(-1);
+            }
+            assert!(
+                Instant::now() < deadline,
+                "worker did not exit within {timeout:?}; log:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn rand_suffix() -> String {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    format!("{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+}
+
+/// Lines of a ledger file written by test handlers.
+pub fn ledger(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+pub fn hgetall(redis: &Redis, key: &str) -> HashMap<String, String> {
+    redis::cmd("HGETALL").arg(key).query(&mut redis.conn()).unwrap()
+}
+
+pub fn pid_alive(pid: i32) -> bool {
+    unsafe { libc::kill(pid, 0) == 0 }
+}
