@@ -28,6 +28,11 @@ impl Keys {
         format!("{}:queues", self.ns)
     }
 
+    /// Random id written once per dataset: if it changes or vanishes, Redis lost its data.
+    pub fn epoch(&self) -> String {
+        format!("{}:epoch", self.ns)
+    }
+
     /// Sorted set of live worker ids, scored by last heartbeat (ms).
     pub fn workers(&self) -> String {
         format!("{}:workers", self.ns)

@@ -77,6 +77,7 @@ fn quiet_panics() {
             .location()
             .map(|l| format!(" at {}:{}", l.file(), l.line()))
             .unwrap_or_default();
+        let msg = msg.split_whitespace().collect::<Vec<_>>().join(" ");
         eprintln!("jobq: internal error: {msg}{at}; please report this as a bug");
     }));
 }

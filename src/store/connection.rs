@@ -51,6 +51,9 @@ impl Store {
     /// reported before any work starts.
     pub async fn connect(url: &str, namespace: &str, retry: RetryPolicy) -> Result<Store> {
         crate::job::validate_name("namespace", namespace)?;
+        // rustls needs a process-wide crypto provider before the first `rediss://` handshake;
+        // an error only means one is installed already.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let redacted = redact_url(url);
         let client = Client::open(url)
             .map_err(|e| Error::invalid(format!("invalid --redis-url {redacted}: {}", describe(&e))))?;
@@ -183,6 +186,12 @@ impl Store {
         if code == "OOM" {
             return Error::Redis(format!(
                 "Redis at {} is out of memory (maxmemory reached); nothing was written. Free memory or raise maxmemory",
+                self.url
+            ));
+        }
+        if what.contains("certificate") || what.contains("TLS") || what.contains("tls") {
+            return Error::Unavailable(format!(
+                "TLS connection to Redis at {} failed ({what}): check the server's certificate and the rediss:// URL",
                 self.url
             ));
         }

@@ -309,6 +309,24 @@ impl Store {
         .await
     }
 
+    /// The dataset's epoch id, created if missing. Workers compare it across heartbeats to
+    /// notice a Redis that restarted without persistence (every job in it is gone).
+    pub async fn epoch(&self) -> Result<String> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("SET")
+            .arg(self.keys().epoch())
+            .arg(ulid::Ulid::new().to_string())
+            .arg("NX")
+            .ignore()
+            .cmd("GET")
+            .arg(self.keys().epoch());
+        self.run(|mut conn| {
+            let pipe = &pipe;
+            async move { pipe.query_async::<(String,)>(&mut conn).await.map(|r| r.0) }
+        })
+        .await
+    }
+
     pub async fn unregister_worker(&self, id: &str) -> Result<()> {
         let mut pipe = redis::pipe();
         pipe.cmd("DEL")

@@ -106,6 +106,8 @@ pub struct Worker {
     running: Mutex<HashMap<String, Arc<Running>>>,
     /// Signalled whenever a job finishes, so shutdown can wait for the last one.
     finished: tokio::sync::Notify,
+    /// The Redis dataset's epoch as last seen (see `Store::epoch`).
+    epoch: Mutex<String>,
 }
 
 fn log(msg: impl std::fmt::Display) {
@@ -136,6 +138,7 @@ impl Worker {
             info,
             running: Mutex::new(HashMap::new()),
             finished: tokio::sync::Notify::new(),
+            epoch: Mutex::new(String::new()),
         })
     }
 
@@ -145,6 +148,7 @@ impl Worker {
 
     /// Runs until `shutdown` (or, with `burst`, until there is no work left).
     pub async fn run(self: &Arc<Self>, shutdown: Shutdown) -> Result<()> {
+        *self.epoch.lock().unwrap() = self.store.epoch().await?;
         self.beat().await?;
         log(format_args!(
             "worker {} started: queues {}, concurrency {}, Redis {}",
@@ -205,6 +209,8 @@ impl Worker {
                 continue; // got work; there may be more
             }
             drop(permits);
+            // Registered before the check, so a job ending right after it still wakes us.
+            let job_ended = self.finished.notified();
             if self.config.burst && self.running.lock().unwrap().is_empty() {
                 return Ok(());
             }
@@ -220,7 +226,7 @@ impl Worker {
                     }
                 }
                 // A burst worker must notice when its last job ends to exit.
-                _ = self.finished.notified(), if self.config.burst => {}
+                _ = job_ended, if self.config.burst => {}
                 _ = shutdown.drain.cancelled() => return Ok(()),
             }
         }
@@ -355,6 +361,9 @@ impl Worker {
             if let Err(e) = self.beat().await {
                 log(format_args!("worker heartbeat failed: {e}"));
             }
+            if let Err(e) = self.check_epoch().await {
+                log(format_args!("epoch check failed: {e}"));
+            }
             for queue in &self.config.queues {
                 match self.store.recover(queue).await {
                     Ok(0) => {}
@@ -390,6 +399,21 @@ impl Worker {
                     }
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// Says loudly when Redis came back empty (restarted without persistence), then goes on
+    /// with new work: crashing or retrying in a loop would not bring the lost jobs back.
+    async fn check_epoch(&self) -> Result<()> {
+        let now = self.store.epoch().await?;
+        let before = std::mem::replace(&mut *self.epoch.lock().unwrap(), now.clone());
+        if before != now {
+            log(format_args!(
+                "Redis at {} LOST ITS DATA (dataset epoch {before} is gone, now {now}): jobs enqueued before \
+                 are lost; enable persistence (appendonly yes) on that server. Carrying on with new work",
+                self.store.url()
+            ));
         }
         Ok(())
     }

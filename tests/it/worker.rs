@@ -463,7 +463,7 @@ fn paused_worker_loses_its_lease_and_its_completion_is_refused() {
 #[test]
 fn worker_survives_a_redis_restart() {
     let mut redis = Redis::start();
-    let _w = Worker::start(
+    let w = Worker::start(
         &redis,
         &["--queues", "normal", "--exec", "true", "--lease", "900ms"],
     );
@@ -472,6 +472,9 @@ fn worker_survives_a_redis_restart() {
     redis.restart();
     let second = enqueue(&redis, &["t"]);
     wait_for_state(&redis, &second, "completed", T);
+    // The restarted server kept nothing (no persistence): the worker says so, once.
+    wait_until("the worker to report the data loss", T, || w.log().contains("LOST ITS DATA"));
+    assert_eq!(w.log().matches("LOST ITS DATA").count(), 1, "{}", w.log());
 }
 
 #[test]
