@@ -19,6 +19,9 @@ _jobq() {
             jobq,demo)
                 cmd="jobq__subcmd__demo"
                 ;;
+            jobq,doctor)
+                cmd="jobq__subcmd__doctor"
+                ;;
             jobq,enqueue)
                 cmd="jobq__subcmd__enqueue"
                 ;;
@@ -33,6 +36,9 @@ _jobq() {
                 ;;
             jobq__subcmd__help,demo)
                 cmd="jobq__subcmd__help__subcmd__demo"
+                ;;
+            jobq__subcmd__help,doctor)
+                cmd="jobq__subcmd__help__subcmd__doctor"
                 ;;
             jobq__subcmd__help,enqueue)
                 cmd="jobq__subcmd__help__subcmd__enqueue"
@@ -53,7 +59,7 @@ _jobq() {
 
     case "${cmd}" in
         jobq)
-            opts="-h -V --redis-url --namespace --json --help --version enqueue worker inspect demo help"
+            opts="-h -V --redis-url --namespace --json --help --version enqueue worker inspect demo doctor help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -76,6 +82,28 @@ _jobq() {
             ;;
         jobq__subcmd__demo)
             opts="-h -V --redis-url --namespace --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --redis-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        jobq__subcmd__doctor)
+            opts="-h -V --fix --redis-url --namespace --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -163,7 +191,7 @@ _jobq() {
             return 0
             ;;
         jobq__subcmd__help)
-            opts="enqueue worker inspect demo help"
+            opts="enqueue worker inspect demo doctor help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -177,6 +205,20 @@ _jobq() {
             return 0
             ;;
         jobq__subcmd__help__subcmd__demo)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        jobq__subcmd__help__subcmd__doctor)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -33,6 +33,7 @@ complete -c jobq -n "__fish_jobq_needs_command" -f -a "enqueue" -d 'Add a job to
 complete -c jobq -n "__fish_jobq_needs_command" -f -a "worker" -d 'Run jobs from one or more queues with handler programs'
 complete -c jobq -n "__fish_jobq_needs_command" -f -a "inspect" -d 'Show everything about one job: state, attempts, times, result, errors'
 complete -c jobq -n "__fish_jobq_needs_command" -f -a "demo" -d 'Start a private redis-server, run sample jobs through a worker, show what happened'
+complete -c jobq -n "__fish_jobq_needs_command" -f -a "doctor" -d 'Check Redis settings and the queues for what can lose or strand jobs (exit 8 if unhealthy)'
 complete -c jobq -n "__fish_jobq_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c jobq -n "__fish_jobq_using_subcommand enqueue" -s d -l data -d 'Payload: JSON text, @FILE to read a file, or - to read stdin' -r
 complete -c jobq -n "__fish_jobq_using_subcommand enqueue" -s p -l priority -d 'Standard queue to use' -r -f -a "high\t''
@@ -77,8 +78,15 @@ complete -c jobq -n "__fish_jobq_using_subcommand demo" -l namespace -d 'Key nam
 complete -c jobq -n "__fish_jobq_using_subcommand demo" -l json -d 'Print JSON on stdout instead of text for humans'
 complete -c jobq -n "__fish_jobq_using_subcommand demo" -s h -l help -d 'Print help'
 complete -c jobq -n "__fish_jobq_using_subcommand demo" -s V -l version -d 'Print version'
-complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo help" -f -a "enqueue" -d 'Add a job to a queue and print its id'
-complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo help" -f -a "worker" -d 'Run jobs from one or more queues with handler programs'
-complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo help" -f -a "inspect" -d 'Show everything about one job: state, attempts, times, result, errors'
-complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo help" -f -a "demo" -d 'Start a private redis-server, run sample jobs through a worker, show what happened'
-complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c jobq -n "__fish_jobq_using_subcommand doctor" -l redis-url -d 'Redis to use: redis://[user:password@]host:port[/db], rediss:// for TLS, unix:///path/redis.sock' -r
+complete -c jobq -n "__fish_jobq_using_subcommand doctor" -l namespace -d 'Key namespace; tenants sharing one Redis use different namespaces' -r
+complete -c jobq -n "__fish_jobq_using_subcommand doctor" -l fix -d 'Repair what is safe to repair (what a worker or an operator would do anyway)'
+complete -c jobq -n "__fish_jobq_using_subcommand doctor" -l json -d 'Print JSON on stdout instead of text for humans'
+complete -c jobq -n "__fish_jobq_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c jobq -n "__fish_jobq_using_subcommand doctor" -s V -l version -d 'Print version'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo doctor help" -f -a "enqueue" -d 'Add a job to a queue and print its id'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo doctor help" -f -a "worker" -d 'Run jobs from one or more queues with handler programs'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo doctor help" -f -a "inspect" -d 'Show everything about one job: state, attempts, times, result, errors'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo doctor help" -f -a "demo" -d 'Start a private redis-server, run sample jobs through a worker, show what happened'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo doctor help" -f -a "doctor" -d 'Check Redis settings and the queues for what can lose or strand jobs (exit 8 if unhealthy)'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo doctor help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

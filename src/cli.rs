@@ -19,7 +19,8 @@ Examples:
   jobq demo
 
 Exit codes: 0 ok, 1 failure, 2 bad input, 3 unknown job, 4 wrong job state,
-5 Redis unreachable, 6 Redis login/permission refused, 7 Redis refused the command, 130 interrupted.";
+5 Redis unreachable, 6 Redis login/permission refused, 7 Redis refused the command,
+8 doctor found problems, 130 interrupted.";
 
 #[derive(Debug, Parser)]
 #[command(name = "jobq", version, about = ABOUT, after_long_help = EXAMPLES, propagate_version = true)]
@@ -69,6 +70,8 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Start a private redis-server, run sample jobs through a worker, show what happened
     Demo(DemoArgs),
+    /// Check Redis settings and the queues for what can lose or strand jobs (exit 8 if unhealthy)
+    Doctor(DoctorArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -225,3 +228,17 @@ pub struct InspectArgs {
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {}
+
+const DOCTOR_EXAMPLES: &str = "\
+Examples:
+  jobq doctor            # exit 0 healthy, 8 when something can lose or strand jobs
+  jobq doctor --fix      # also repair what is safe: requeue expired leases, drop stale records
+  jobq doctor --json     # findings for monitoring";
+
+#[derive(Debug, Args)]
+#[command(after_long_help = DOCTOR_EXAMPLES)]
+pub struct DoctorArgs {
+    /// Repair what is safe to repair (what a worker or an operator would do anyway)
+    #[arg(long)]
+    pub fix: bool,
+}

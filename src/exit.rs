@@ -20,6 +20,8 @@ pub enum ExitStatus {
     Auth = 6,
     /// Redis refused the command (out of memory, read-only replica, ...).
     RedisError = 7,
+    /// `jobq doctor` found a problem that can lose or strand jobs.
+    Unhealthy = 8,
     /// Interrupted by Ctrl-C.
     Interrupted = 130,
 }

@@ -2,6 +2,7 @@
 //! a Rust service can enqueue jobs or run a worker with in-process handlers through it.
 
 pub mod cli;
+pub mod doctor;
 pub mod duration;
 pub mod error;
 pub mod exit;

@@ -1,6 +1,7 @@
 //! One module per subcommand; each has a `run` that returns an exit status or an error.
 
 mod demo;
+mod doctor;
 mod enqueue;
 mod inspect;
 mod worker;
@@ -17,6 +18,7 @@ pub async fn run(cli: Cli) -> Result<ExitStatus> {
         Command::Worker(args) => worker::run(args, g).await,
         Command::Inspect(args) => inspect::run(args, g).await,
         Command::Demo(args) => demo::run(args, g).await,
+        Command::Doctor(args) => doctor::run(args, g).await,
     }
 }
 

@@ -2,7 +2,9 @@
 //! test starts for itself (see util.rs).
 
 mod bad_input;
+mod doctor;
 mod enqueue;
 mod generated;
+mod security;
 mod util;
 mod worker;

@@ -473,7 +473,9 @@ fn worker_survives_a_redis_restart() {
     let second = enqueue(&redis, &["t"]);
     wait_for_state(&redis, &second, "completed", T);
     // The restarted server kept nothing (no persistence): the worker says so, once.
-    wait_until("the worker to report the data loss", T, || w.log().contains("LOST ITS DATA"));
+    wait_until("the worker to report the data loss", T, || {
+        w.log().contains("LOST ITS DATA")
+    });
     assert_eq!(w.log().matches("LOST ITS DATA").count(), 1, "{}", w.log());
 }
 
