@@ -85,6 +85,10 @@ impl QueueKeys {
     pub fn notify(&self) -> String {
         format!("{}:notify", self.prefix)
     }
+    /// The last fetch of a worker, kept for one lease so a retried fetch is answered the same.
+    pub fn fetched(&self, worker: &str) -> String {
+        format!("{}:fetched:{}", self.prefix, worker)
+    }
     /// Present while the queue is paused.
     pub fn paused(&self) -> String {
         format!("{}:paused", self.prefix)

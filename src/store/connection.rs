@@ -64,9 +64,27 @@ impl Store {
             url: redacted,
             retry,
         };
-        let conn = store.open().await.map_err(|e| store.error(e))?;
+        let conn = store.first_connection().await.map_err(|e| store.error(e))?;
         *store.conn.lock().await = Some(conn);
         Ok(store)
+    }
+
+    /// A refused connection fails at once (nothing listens: say so now); a slow or busy
+    /// server (paused clients, a long script) is retried within the policy's budget.
+    async fn first_connection(&self) -> redis::RedisResult<MultiplexedConnection> {
+        let start = Instant::now();
+        let mut delay = Duration::from_millis(25);
+        loop {
+            match self.open().await {
+                Ok(conn) => return Ok(conn),
+                Err(e) if e.is_connection_refusal() => return Err(e),
+                Err(e) if is_transient(&e, false) && start.elapsed() + delay < self.retry.budget => {
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(MAX_BACKOFF);
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     pub fn keys(&self) -> &Keys {

@@ -1,9 +1,22 @@
--- KEYS: queued, scheduled, active, notify, paused
--- ARGV: prefix, max_jobs, worker_id, lease_ms
+-- KEYS: queued, scheduled, active, notify, paused, fetched (this worker's last fetch)
+-- ARGV: prefix, max_jobs, worker_id, lease_ms, fetch_id, retry (1 when the call is repeated)
 -- Returns { wait_ms, job... } where job = { id, type, payload, attempt, max_attempts, timeout_ms, lease }
 -- and wait_ms is how long until the next scheduled job is due (-1: none, -2: queue paused).
 local queued, scheduled, active, notify, paused = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local prefix, want, worker, lease_ms = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
+local fetched, fetch_id = KEYS[6], ARGV[5]
+
+-- A repeated call (its first reply was lost with the connection) gets the jobs the first call
+-- leased instead of leasing more: otherwise those would sit active until their lease ran out.
+if ARGV[6] == '1' then
+  local memo = redis.call('GET', fetched)
+  if memo then
+    local m = cjson.decode(memo)
+    if m.id == fetch_id then
+      return m.out
+    end
+  end
+end
 
 if redis.call('EXISTS', paused) == 1 then
   return { -2 }
@@ -44,6 +57,10 @@ while got < want do
       out[got + 1] = { id, f[1], f[2], attempt, f[3], f[4], lease }
     end
   end
+end
+
+if got > 0 then
+  redis.call('SET', fetched, cjson.encode({ id = fetch_id, out = out }), 'PX', lease_ms)
 end
 
 if got == want then

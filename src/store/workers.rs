@@ -85,9 +85,13 @@ impl Store {
     /// them to `worker` for `lease`, measured on the Redis clock.
     pub async fn fetch(&self, queue: &str, max: usize, worker: &str, lease: Duration) -> Result<Fetched> {
         let qk = self.keys().queue(queue);
+        let fetch_id = ulid::Ulid::new().to_string();
+        let mut calls = 0;
         let reply: Vec<Value> = self
             .run(|mut conn| {
-                let qk = &qk;
+                let (qk, fetch_id) = (&qk, &fetch_id);
+                calls += 1;
+                let retry = if calls > 1 { "1" } else { "0" };
                 async move {
                     SCRIPTS
                         .fetch
@@ -96,10 +100,13 @@ impl Store {
                         .key(qk.active())
                         .key(qk.notify())
                         .key(qk.paused())
+                        .key(qk.fetched(worker))
                         .arg(qk.prefix())
                         .arg(max)
                         .arg(worker)
                         .arg(lease.as_millis() as u64)
+                        .arg(fetch_id)
+                        .arg(retry)
                         .invoke_async(&mut conn)
                         .await
                 }

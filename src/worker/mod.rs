@@ -148,8 +148,6 @@ impl Worker {
 
     /// Runs until `shutdown` (or, with `burst`, until there is no work left).
     pub async fn run(self: &Arc<Self>, shutdown: Shutdown) -> Result<()> {
-        *self.epoch.lock().unwrap() = self.store.epoch().await?;
-        self.beat().await?;
         log(format_args!(
             "worker {} started: queues {}, concurrency {}, Redis {}",
             self.info.id,
@@ -157,6 +155,8 @@ impl Worker {
             self.config.concurrency,
             self.store.url()
         ));
+        *self.epoch.lock().unwrap() = self.store.epoch().await?;
+        self.beat().await?;
         let heart = CancellationToken::new();
         let heartbeat = tokio::spawn(self.clone().heartbeat_loop(heart.clone()));
         let result = self.fetch_loop(&shutdown).await;

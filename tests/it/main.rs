@@ -4,6 +4,7 @@
 mod bad_input;
 mod doctor;
 mod enqueue;
+mod faults;
 mod generated;
 mod security;
 mod util;

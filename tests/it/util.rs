@@ -116,7 +116,8 @@ impl Redis {
         keys
     }
 
-    /// SIGKILLs the server (data is gone: no persistence) and starts a new one on the same socket.
+    /// SIGKILLs the server and starts a new one on the same socket and directory: the data
+    /// survives only if the server persists it (e.g. started with `--appendonly yes`).
     pub fn restart(&mut self) {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();
@@ -309,4 +310,88 @@ pub fn hgetall(redis: &Redis, key: &str) -> HashMap<String, String> {
 
 pub fn pid_alive(pid: i32) -> bool {
     unsafe { libc::kill(pid, 0) == 0 }
+}
+
+/// Enqueues `n` jobs through the library (fast enough for thousands), returns their ids.
+pub fn enqueue_many(redis: &Redis, n: usize, job_type: &str, queue: &str) -> Vec<String> {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = std::sync::Arc::new(
+            jobq::Store::connect(&redis.url(), "jobq", jobq::RetryPolicy::CLI)
+                .await
+                .unwrap(),
+        );
+        let mut tasks = tokio::task::JoinSet::new();
+        let per = n.div_ceil(16);
+        for t in 0..16 {
+            let (store, job_type, queue) = (store.clone(), job_type.to_string(), queue.to_string());
+            let count = per.min(n.saturating_sub(t * per));
+            tasks.spawn(async move {
+                let mut ids = Vec::new();
+                for i in 0..count {
+                    let job = jobq::NewJob::new(&job_type, &queue, &serde_json::json!({ "n": t * per + i }));
+                    ids.push(store.enqueue(&job).await.unwrap().id().to_string());
+                }
+                ids
+            });
+        }
+        let mut all = Vec::new();
+        while let Some(ids) = tasks.join_next().await {
+            all.extend(ids.unwrap());
+        }
+        all
+    })
+}
+
+/// How many times each id appears in a ledger.
+pub fn counts(lines: &[String]) -> HashMap<String, usize> {
+    let mut m = HashMap::new();
+    for l in lines {
+        *m.entry(l.split_whitespace().next().unwrap_or("").to_string())
+            .or_insert(0) += 1;
+    }
+    m
+}
+
+/// Scale for the long fault cases: `JOBQ_FAULT_JOBS` (default 10000).
+pub fn fault_jobs() -> usize {
+    std::env::var("JOBQ_FAULT_JOBS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000)
+}
+
+/// Sum of a counter field over the given queues' stats hashes.
+pub fn stat(redis: &Redis, queues: &[&str], field: &str) -> u64 {
+    queues
+        .iter()
+        .map(|q| {
+            let v: Option<u64> = redis::cmd("HGET")
+                .arg(format!("{{jobq:{q}}}:stats"))
+                .arg(field)
+                .query(&mut redis.conn())
+                .unwrap();
+            v.unwrap_or(0)
+        })
+        .sum()
+}
+
+/// States of many jobs at once (pipelined), straight from Redis.
+pub fn states(redis: &Redis, ids: &[String]) -> HashMap<String, usize> {
+    let mut out = HashMap::new();
+    let mut c = redis.conn();
+    for chunk in ids.chunks(1000) {
+        let mut pipe = redis::pipe();
+        for id in chunk {
+            let queue = &id[..id.len() - 27];
+            pipe.cmd("HGET")
+                .arg(format!("{{jobq:{queue}}}:job:{id}"))
+                .arg("state");
+        }
+        let got: Vec<Option<String>> = pipe.query(&mut c).unwrap();
+        for s in got {
+            *out.entry(s.unwrap_or_else(|| "missing".into())).or_insert(0) += 1;
+        }
+    }
+    out
 }
