@@ -104,6 +104,32 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn never_panics_on_any_text(s in "\\PC*") {
+            let _ = parse(&s);
+        }
+
+        #[test]
+        fn sums_of_units_parse_exactly(h in 0u64..100, m in 0u64..100, s in 0u64..100, ms in 1u64..1000) {
+            let text = format!("{h}h{m}m{s}s{ms}ms");
+            let want = Duration::from_millis(((h * 60 + m) * 60 + s) * 1000 + ms);
+            proptest::prop_assert_eq!(parse(&text), Ok(want));
+        }
+
+        #[test]
+        fn anything_with_a_sign_or_dot_is_rejected(n in 0u64..10_000, sep in "[-+.,e]") {
+            let (leading, inner) = (format!("{sep}{n}s"), format!("1{sep}{n}s"));
+            proptest::prop_assert!(parse(&leading).is_err());
+            proptest::prop_assert!(parse(&inner).is_err());
+        }
+
+        #[test]
+        fn human_output_parses_back_for_whole_seconds(secs in 10u64..60) {
+            proptest::prop_assert_eq!(parse(&human(Duration::from_secs(secs))), Ok(Duration::from_secs(secs)));
+        }
+    }
+
     #[test]
     fn formats_for_humans() {
         assert_eq!(human(Duration::from_millis(17)), "17ms");

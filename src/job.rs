@@ -225,8 +225,10 @@ pub fn queue_of(id: &str) -> Result<&str> {
         return Err(bad());
     }
     let (queue, rest) = id.split_at(id.len() - ULID_LEN - 1);
-    let ulid = &rest[1..];
-    if !rest.starts_with('-') || ulid::Ulid::from_string(ulid).is_err() {
+    let Some(ulid) = rest.strip_prefix('-') else {
+        return Err(bad());
+    };
+    if ulid::Ulid::from_string(ulid).is_err() {
         return Err(bad());
     }
     validate_name("queue", queue).map_err(|_| bad())?;
@@ -254,6 +256,27 @@ mod tests {
             &"x".repeat(129),
         ] {
             assert!(validate_name("queue", bad).is_err(), "{bad:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_name_is_valid_exactly_when_it_matches_the_documented_set(s in "\\PC{0,140}|[A-Za-z0-9_.:{}*?\\[\\] -]{0,140}") {
+            let documented = !s.is_empty()
+                && s.len() <= MAX_NAME_LEN
+                && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+            proptest::prop_assert_eq!(validate_name("queue", &s).is_ok(), documented);
+        }
+
+        #[test]
+        fn every_valid_queue_round_trips_through_an_id(q in "[A-Za-z0-9_.-]{1,128}") {
+            let id = new_job_id(&q);
+            proptest::prop_assert_eq!(queue_of(&id).unwrap(), q.as_str());
+        }
+
+        #[test]
+        fn queue_of_never_panics(s in "\\PC*") {
+            let _ = queue_of(&s);
         }
     }
 
