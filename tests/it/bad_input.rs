@@ -122,3 +122,40 @@ fn wrong_password_is_reported_and_redacted() {
     assert_eq!(ok.code, 0, "{}", ok.stderr);
     assert_ne!(redis.digest(), before);
 }
+
+#[test]
+fn hostile_bytes_and_sizes() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let redis = Redis::start();
+    enqueue(&redis, &["existing"]);
+    let before = redis.digest();
+    let non_utf8 = OsStr::from_bytes(b"ty\xffpe");
+    let cases: Vec<Vec<&OsStr>> = vec![
+        vec![OsStr::new("enqueue"), non_utf8],
+        vec![
+            OsStr::new("enqueue"),
+            OsStr::new("t"),
+            OsStr::new("--queue"),
+            non_utf8,
+        ],
+        vec![OsStr::new("enqueue"), OsStr::new("a\nb")],
+        vec![OsStr::new("enqueue"), OsStr::new("a\u{1}b")],
+        vec![OsStr::new("enqueue"), OsStr::new(" ")],
+        vec![OsStr::new("inspect"), non_utf8],
+        vec![
+            OsStr::new("inspect"),
+            OsStr::new("high-01JD8XQ4T3M6Z6Q7W8E9R0TYV\u{1}"),
+        ],
+    ];
+    for args in cases {
+        let r = run(jobq(&redis).args(&args));
+        assert_eq!(r.code, USAGE, "{args:?}: {}", r.stderr);
+        assert_eq!(r.stderr.lines().count(), 1, "{args:?}: {:?}", r.stderr);
+    }
+    let ten_mb = vec![b'a'; 10 * 1024 * 1024];
+    let r = run_with_stdin(jobq(&redis).args(["enqueue", "t", "--data", "-"]), &ten_mb);
+    assert_eq!(r.code, USAGE, "{}", r.stderr);
+    assert!(r.stderr.contains("larger than"), "{}", r.stderr);
+    assert_eq!(redis.digest(), before);
+}

@@ -182,8 +182,15 @@ pub fn run_with_stdin(cmd: &mut Command, input: &[u8]) -> Run {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(input).unwrap();
-    Run::from(child.wait_with_output().unwrap())
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    // jobq may stop reading early (input too large): a broken pipe here is expected.
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    Run::from(out)
 }
 
 /// Enqueues and returns the new id.
