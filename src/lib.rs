@@ -7,6 +7,7 @@ pub mod error;
 pub mod exit;
 pub mod job;
 pub mod keys;
+pub mod progress;
 pub mod store;
 pub mod worker;
 
