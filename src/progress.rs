@@ -105,7 +105,10 @@ mod tests {
     #[test]
     fn protocol_lines() {
         let p = parse_line("progress 40/100 writing chunk 40").unwrap().unwrap();
-        assert_eq!((p.current, p.total, p.percent), (Some(40.0), Some(100.0), Some(40.0)));
+        assert_eq!(
+            (p.current, p.total, p.percent),
+            (Some(40.0), Some(100.0), Some(40.0))
+        );
         assert_eq!(p.message.as_deref(), Some("writing chunk 40"));
         let p = parse_line("progress 12.5%").unwrap().unwrap();
         assert_eq!((p.current, p.percent, p.message), (None, Some(12.5), None));

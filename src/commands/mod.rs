@@ -2,7 +2,12 @@
 
 mod demo;
 mod enqueue;
+mod follow;
 mod inspect;
+mod progress;
+mod tail;
+mod wait;
+mod watch;
 mod worker;
 
 use jobq::cli::{Cli, Command, GlobalArgs};
@@ -17,6 +22,10 @@ pub async fn run(cli: Cli) -> Result<ExitStatus> {
         Command::Worker(args) => worker::run(args, g).await,
         Command::Inspect(args) => inspect::run(args, g).await,
         Command::Demo(args) => demo::run(args, g).await,
+        Command::Progress(args) => progress::run(args, g).await,
+        Command::Watch(args) => watch::run(args, g).await,
+        Command::Wait(args) => wait::run(args, g).await,
+        Command::Tail(args) => tail::run(args, g).await,
     }
 }
 

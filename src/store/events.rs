@@ -90,6 +90,14 @@ impl Subscription {
 
 type RawEntry = (String, Vec<Vec<u8>>);
 
+/// The id of the newest entry of an `XREVRANGE ... COUNT 1` reply; `0-0` for an empty stream.
+fn last_id(reply: Vec<RawEntry>) -> String {
+    reply
+        .into_iter()
+        .next()
+        .map_or_else(|| "0-0".to_string(), |e| e.0)
+}
+
 fn parse_entries(entries: Vec<RawEntry>) -> Vec<Event> {
     entries
         .into_iter()
@@ -170,8 +178,7 @@ impl Store {
         if hash.is_empty() {
             return Err(self.unknown_job(id));
         }
-        let last = last.into_iter().next().map_or_else(|| "0-0".to_string(), |e| e.0);
-        Ok((Job::from_hash(&hash)?, last))
+        Ok((Job::from_hash(&hash)?, last_id(last)))
     }
 
     pub(crate) fn unknown_job(&self, id: &str) -> Error {
@@ -185,7 +192,11 @@ impl Store {
     pub async fn events_after(&self, queue: &str, after: &str, count: usize) -> Result<Vec<Event>> {
         let key = self.keys().queue(queue).events();
         let mut cmd = redis::cmd("XRANGE");
-        cmd.arg(key).arg(format!("({after}")).arg("+").arg("COUNT").arg(count);
+        cmd.arg(key)
+            .arg(format!("({after}"))
+            .arg("+")
+            .arg("COUNT")
+            .arg(count);
         Ok(parse_entries(self.query(&cmd).await?))
     }
 
@@ -228,14 +239,35 @@ impl Store {
 
     /// Every queue this namespace has used.
     pub async fn queue_names(&self) -> Result<Vec<String>> {
-        let mut names: Vec<String> = self.query(redis::cmd("SMEMBERS").arg(self.keys().queues())).await?;
+        let mut names: Vec<String> = self
+            .query(redis::cmd("SMEMBERS").arg(self.keys().queues()))
+            .await?;
         names.sort();
         Ok(names)
     }
 
-    /// Ids of the jobs running in `queue`.
-    pub async fn active_ids(&self, queue: &str) -> Result<Vec<String>> {
-        let key = self.keys().queue(queue).active();
-        self.query(redis::cmd("ZRANGE").arg(key).arg(0).arg(-1)).await
+    /// Ids of the jobs running in `queue` and, read in the same atomic step, the queue's latest
+    /// event id: later events are news to whoever read these ids.
+    pub async fn active_ids(&self, queue: &str) -> Result<(Vec<String>, String)> {
+        let qk = self.keys().queue(queue);
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .cmd("ZRANGE")
+            .arg(qk.active())
+            .arg(0)
+            .arg(-1)
+            .cmd("XREVRANGE")
+            .arg(qk.events())
+            .arg("+")
+            .arg("-")
+            .arg("COUNT")
+            .arg(1);
+        let (ids, last): (Vec<String>, Vec<RawEntry>) = self
+            .run(|mut conn| {
+                let pipe = &pipe;
+                async move { pipe.query_async(&mut conn).await }
+            })
+            .await?;
+        Ok((ids, last_id(last)))
     }
 }

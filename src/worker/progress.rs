@@ -19,7 +19,12 @@ pub struct Flusher {
 impl Flusher {
     pub fn start(store: &Arc<Store>, job: &LeasedJob, reporter: &ProgressReporter) -> Flusher {
         let stop = CancellationToken::new();
-        let task = tokio::spawn(run(store.clone(), job.clone(), reporter.subscribe(), stop.clone()));
+        let task = tokio::spawn(run(
+            store.clone(),
+            job.clone(),
+            reporter.subscribe(),
+            stop.clone(),
+        ));
         Flusher { stop, task }
     }
 
@@ -30,7 +35,12 @@ impl Flusher {
     }
 }
 
-async fn run(store: Arc<Store>, job: LeasedJob, mut rx: watch::Receiver<Option<Progress>>, stop: CancellationToken) {
+async fn run(
+    store: Arc<Store>,
+    job: LeasedJob,
+    mut rx: watch::Receiver<Option<Progress>>,
+    stop: CancellationToken,
+) {
     loop {
         tokio::select! {
             changed = rx.changed() => if changed.is_err() { break },
@@ -57,7 +67,11 @@ async fn write(store: &Store, job: &LeasedJob, progress: Option<Progress>) -> bo
     match store.report_progress(&job.id, &job.lease, &p).await {
         Ok(held) => held,
         Err(e) => {
-            eprintln!("{} job {}: could not store progress: {e}", crate::log_time(), job.id);
+            eprintln!(
+                "{} job {}: could not store progress: {e}",
+                crate::log_time(),
+                job.id
+            );
             true
         }
     }
