@@ -12,6 +12,7 @@ use super::scripts::SCRIPTS;
 use super::Store;
 use crate::error::{Error, Result};
 use crate::job::{self, Job, Progress, State};
+use crate::keys::QueueKeys;
 
 /// Entries kept per queue stream (`XADD MAXLEN ~`; Redis may keep a few more). Must match
 /// `EVENTS_MAXLEN` in common.lua.
@@ -157,28 +158,38 @@ impl Store {
     /// Reads a job and its queue's latest event id in one atomic step: every event with a
     /// later id happened after this snapshot, every other one is already reflected in it.
     pub async fn snapshot(&self, id: &str) -> Result<(Job, String)> {
-        let queue = job::queue_of(id)?;
-        let qk = self.keys().queue(queue);
+        let qk = self.keys().queue(job::queue_of(id)?);
+        let (hash, last): (HashMap<String, String>, String) = self
+            .with_last_event(&qk, redis::cmd("HGETALL").arg(qk.job(id)))
+            .await?;
+        if hash.is_empty() {
+            return Err(self.unknown_job(id));
+        }
+        Ok((Job::from_hash(&hash)?, last))
+    }
+
+    /// Runs `read` and fetches the queue's latest event id in the same MULTI.
+    async fn with_last_event<T: redis::FromRedisValue + Send>(
+        &self,
+        qk: &QueueKeys,
+        read: &redis::Cmd,
+    ) -> Result<(T, String)> {
         let mut pipe = redis::pipe();
         pipe.atomic()
-            .cmd("HGETALL")
-            .arg(qk.job(id))
+            .add_command(read.clone())
             .cmd("XREVRANGE")
             .arg(qk.events())
             .arg("+")
             .arg("-")
             .arg("COUNT")
             .arg(1);
-        let (hash, last): (HashMap<String, String>, Vec<RawEntry>) = self
+        let (value, last): (T, Vec<RawEntry>) = self
             .run(|mut conn| {
                 let pipe = &pipe;
                 async move { pipe.query_async(&mut conn).await }
             })
             .await?;
-        if hash.is_empty() {
-            return Err(self.unknown_job(id));
-        }
-        Ok((Job::from_hash(&hash)?, last_id(last)))
+        Ok((value, last_id(last)))
     }
 
     pub(crate) fn unknown_job(&self, id: &str) -> Error {
@@ -250,24 +261,7 @@ impl Store {
     /// event id: later events are news to whoever read these ids.
     pub async fn active_ids(&self, queue: &str) -> Result<(Vec<String>, String)> {
         let qk = self.keys().queue(queue);
-        let mut pipe = redis::pipe();
-        pipe.atomic()
-            .cmd("ZRANGE")
-            .arg(qk.active())
-            .arg(0)
-            .arg(-1)
-            .cmd("XREVRANGE")
-            .arg(qk.events())
-            .arg("+")
-            .arg("-")
-            .arg("COUNT")
-            .arg(1);
-        let (ids, last): (Vec<String>, Vec<RawEntry>) = self
-            .run(|mut conn| {
-                let pipe = &pipe;
-                async move { pipe.query_async(&mut conn).await }
-            })
-            .await?;
-        Ok((ids, last_id(last)))
+        self.with_last_event(&qk, redis::cmd("ZRANGE").arg(qk.active()).arg(0).arg(-1))
+            .await
     }
 }

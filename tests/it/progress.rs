@@ -61,14 +61,15 @@ fn gated_handler(dir: &Path, steps: &[&str]) -> PathBuf {
     let mut body = String::new();
     for (i, step) in steps.iter().enumerate() {
         body += &format!("echo \"progress {step}\" >&$JOBQ_PROGRESS_FD\n");
-        body += &format!(
-            "while [ ! -e {}/go{} ]; do sleep 0.02; done\n",
-            dir.display(),
-            i + 1
-        );
+        body += &gate(dir, i + 1);
     }
     body += "echo '{\"rows\":3}'";
     script(dir, "gated.sh", &body)
+}
+
+/// Shell lines that wait for the test to call `go(dir, n)`.
+fn gate(dir: &Path, n: usize) -> String {
+    format!("while [ ! -e {}/go{n} ]; do sleep 0.02; done\n", dir.display())
 }
 
 fn go(dir: &Path, n: usize) {
@@ -301,14 +302,7 @@ fn watch_on_a_finished_job_answers_at_once() {
 fn watch_exits_10_when_the_attempt_fails_and_a_retry_is_scheduled() {
     let redis = Redis::start();
     let dir = redis.dir.path();
-    let h = script(
-        dir,
-        "fail.sh",
-        &format!(
-            "while [ ! -e {}/go1 ]; do sleep 0.02; done; echo boom >&2; exit 1",
-            dir.display()
-        ),
-    );
+    let h = script(dir, "fail.sh", &format!("{}echo boom >&2; exit 1", gate(dir, 1)));
     let _w = Worker::start(
         &redis,
         &["--handler", &format!("t={}", h.display()), "--retry-base", "1h"],
@@ -497,9 +491,9 @@ fn jobq_progress_from_a_script_is_fenced_by_the_lease() {
         dir,
         "cli.sh",
         &format!(
-            "{} progress 7/10 via the cli\nwhile [ ! -e {}/go1 ]; do sleep 0.02; done",
+            "{} progress 7/10 via the cli\n{}",
             env!("CARGO_BIN_EXE_jobq"),
-            dir.display()
+            gate(dir, 1)
         ),
     );
     let _w = Worker::start(&redis, &["--handler", &format!("t={}", h.display())]);
