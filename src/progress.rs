@@ -120,4 +120,16 @@ mod tests {
         assert!(parse_line("progress -1%").unwrap().is_err());
         assert!(parse_line("progress NaN").unwrap().is_err());
     }
+
+    #[test]
+    fn the_reporter_keeps_only_the_latest_value() {
+        let reporter = ProgressReporter::default();
+        let rx = reporter.subscribe();
+        reporter.steps(1, 10, "");
+        reporter.steps(2, 10, "second");
+        let latest = rx.borrow().clone().unwrap();
+        assert_eq!((latest.current, latest.percent), (Some(2.0), Some(20.0)));
+        assert_eq!(latest.message.as_deref(), Some("second"));
+        assert!(latest.updated_at.is_some());
+    }
 }
