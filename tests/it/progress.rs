@@ -628,3 +628,56 @@ fn watch_without_an_id_lists_running_jobs_as_lines_when_not_a_terminal() {
     assert!(!watch.out().contains(&other), "--type filters other types");
     assert!(watch.out().contains("progress 100%  2/2  all"));
 }
+
+#[test]
+fn ctrl_c_ends_watch_and_tail_with_130() {
+    let redis = Redis::start();
+    let id = enqueue(&redis, &["t"]);
+    let mut watch = Bg::start(&redis, &["watch", &id]);
+    let mut tail = Bg::start(&redis, &["tail", "--follow"]);
+    watch.wait_for("the snapshot", |o| o.contains("is queued"));
+    tail.wait_for("the replay", |o| o.contains("enqueued"));
+    for bg in [&watch, &tail] {
+        unsafe {
+            libc::kill(bg.child.id() as i32, libc::SIGINT);
+        }
+    }
+    assert_eq!(watch.exit_code(), 130);
+    assert_eq!(tail.exit_code(), 130);
+}
+
+#[test]
+fn bad_input_to_the_new_commands_changes_nothing() {
+    let redis = Redis::start();
+    let id = enqueue(&redis, &["t"]);
+    let before = redis.digest();
+    let cases: &[&[&str]] = &[
+        &["watch", "nope"],
+        &["watch", "--queue", "a:b"],
+        &["watch", "--type", "x*"],
+        &["wait"],
+        &["tail", "--since", "yesterday"],
+        &["tail", "--queue", "{q}"],
+        &["progress", "50%"],
+        &["progress", "50%", "--job", "nope", "--lease", "x"],
+        &["progress", "1/x", "--job", &id, "--lease", "x"],
+        &["enqueue", "t", "--wait", "--watch"],
+    ];
+    for args in cases {
+        let r = run(jobq(&redis)
+            .args(*args)
+            .env_remove("JOBQ_JOB_ID")
+            .env_remove("JOBQ_LEASE"));
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+        assert!(
+            r.stderr.starts_with("jobq: error: ") && r.stderr.lines().count() == 1,
+            "{args:?}: {}",
+            r.stderr
+        );
+    }
+    assert_eq!(
+        run(jobq(&redis).args(["watch", "normal-01JD8XQ4T3M6Z6Q7W8E9R0TYVP"])).code,
+        3
+    );
+    assert_eq!(redis.digest(), before);
+}
