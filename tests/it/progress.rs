@@ -76,6 +76,16 @@ fn go(dir: &Path, n: usize) {
     std::fs::write(dir.join(format!("go{n}")), "").unwrap();
 }
 
+/// Runs a burst worker with these `TYPE=COMMAND` handlers until the queues are empty.
+fn burst(redis: &Redis, handlers: &[&str]) {
+    let mut cmd = jobq(redis);
+    cmd.args(["worker", "--burst"]);
+    for h in handlers {
+        cmd.args(["--handler", h]);
+    }
+    run(&mut cmd).ok();
+}
+
 fn progress_of(redis: &Redis, id: &str) -> Value {
     inspect(redis, id)["progress"].clone()
 }
@@ -281,15 +291,7 @@ fn watch_on_a_finished_job_answers_at_once() {
     let redis = Redis::start();
     let ok = enqueue(&redis, &["t"]);
     let dead = enqueue(&redis, &["bad", "--max-attempts", "1"]);
-    run(jobq(&redis).args([
-        "worker",
-        "--burst",
-        "--handler",
-        "t=true",
-        "--handler",
-        "bad=false",
-    ]))
-    .ok();
+    burst(&redis, &["t=true", "bad=false"]);
     let r = run(jobq(&redis).args(["watch", &ok]));
     assert_eq!(r.code, 0);
     assert!(r.stdout.contains("is completed: null"), "{}", r.stdout);
@@ -344,15 +346,7 @@ fn wait_exit_codes_say_how_jobs_ended() {
     let dead = enqueue(&redis, &["bad", "--max-attempts", "1"]);
     let mut waiting_ok = Bg::start(&redis, &["wait", &ok]);
     let mut waiting_both = Bg::start(&redis, &["wait", &ok, &dead, "--json"]);
-    run(jobq(&redis).args([
-        "worker",
-        "--burst",
-        "--handler",
-        "t=true",
-        "--handler",
-        "bad=sh -c 'exit 100'",
-    ]))
-    .ok();
+    burst(&redis, &["t=true", "bad=sh -c 'exit 100'"]);
     assert_eq!(waiting_ok.exit_code(), 0);
     assert_eq!(waiting_ok.out().trim(), format!("{ok} completed: null"));
     assert_eq!(waiting_both.exit_code(), 11, "the worst outcome wins");
@@ -437,13 +431,7 @@ fn a_flood_of_progress_lines_is_coalesced_and_the_last_value_kept() {
         .arg("RESETSTAT")
         .query::<()>(&mut redis.conn())
         .unwrap();
-    run(jobq(&redis).args([
-        "worker",
-        "--burst",
-        "--handler",
-        &format!("flood={}", h.display()),
-    ]))
-    .ok();
+    burst(&redis, &[&format!("flood={}", h.display())]);
 
     let job = inspect(&redis, &id);
     assert_eq!(job["state"], "completed");
