@@ -34,6 +34,10 @@ complete -c jobq -n "__fish_jobq_needs_command" -f -a "worker" -d 'Run jobs from
 complete -c jobq -n "__fish_jobq_needs_command" -f -a "inspect" -d 'Show everything about one job: state, attempts, times, result, errors'
 complete -c jobq -n "__fish_jobq_needs_command" -f -a "demo" -d 'Start a private redis-server, run sample jobs through a worker, show what happened'
 complete -c jobq -n "__fish_jobq_needs_command" -f -a "doctor" -d 'Check Redis settings and the queues for what can lose or strand jobs (exit 8 if unhealthy)'
+complete -c jobq -n "__fish_jobq_needs_command" -f -a "progress" -d 'Report the running job\'s progress from inside a handler (uses JOBQ_JOB_ID and JOBQ_LEASE)'
+complete -c jobq -n "__fish_jobq_needs_command" -f -a "watch" -d 'Show a job\'s progress live until it ends; without an id, every running job'
+complete -c jobq -n "__fish_jobq_needs_command" -f -a "wait" -d 'Block until jobs have ended; the exit code says how they ended'
+complete -c jobq -n "__fish_jobq_needs_command" -f -a "tail" -d 'Print job events one per line: the recent past, then (with --follow) live'
 complete -c jobq -n "__fish_jobq_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c jobq -n "__fish_jobq_using_subcommand enqueue" -s d -l data -d 'Payload: JSON text, @FILE to read a file, or - to read stdin' -r
 complete -c jobq -n "__fish_jobq_using_subcommand enqueue" -s p -l priority -d 'Standard queue to use' -r -f -a "high\t''
@@ -47,6 +51,8 @@ complete -c jobq -n "__fish_jobq_using_subcommand enqueue" -l timeout -d 'Stop t
 complete -c jobq -n "__fish_jobq_using_subcommand enqueue" -l unique-key -d 'While an unfinished job in this queue has this key, return its id instead of adding another' -r
 complete -c jobq -n "__fish_jobq_using_subcommand enqueue" -l redis-url -d 'Redis to use: redis://[user:password@]host:port[/db], rediss:// for TLS, unix:///path/redis.sock' -r
 complete -c jobq -n "__fish_jobq_using_subcommand enqueue" -l namespace -d 'Key namespace; tenants sharing one Redis use different namespaces' -r
+complete -c jobq -n "__fish_jobq_using_subcommand enqueue" -l wait -d 'After enqueueing, block until the job has ended, like `jobq wait` (same exit codes)'
+complete -c jobq -n "__fish_jobq_using_subcommand enqueue" -l watch -d 'After enqueueing, show its progress until it ends, like `jobq watch` (same exit codes)'
 complete -c jobq -n "__fish_jobq_using_subcommand enqueue" -l json -d 'Print JSON on stdout instead of text for humans'
 complete -c jobq -n "__fish_jobq_using_subcommand enqueue" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c jobq -n "__fish_jobq_using_subcommand enqueue" -s V -l version -d 'Print version'
@@ -84,9 +90,43 @@ complete -c jobq -n "__fish_jobq_using_subcommand doctor" -l fix -d 'Repair what
 complete -c jobq -n "__fish_jobq_using_subcommand doctor" -l json -d 'Print JSON on stdout instead of text for humans'
 complete -c jobq -n "__fish_jobq_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c jobq -n "__fish_jobq_using_subcommand doctor" -s V -l version -d 'Print version'
-complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo doctor help" -f -a "enqueue" -d 'Add a job to a queue and print its id'
-complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo doctor help" -f -a "worker" -d 'Run jobs from one or more queues with handler programs'
-complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo doctor help" -f -a "inspect" -d 'Show everything about one job: state, attempts, times, result, errors'
-complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo doctor help" -f -a "demo" -d 'Start a private redis-server, run sample jobs through a worker, show what happened'
-complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo doctor help" -f -a "doctor" -d 'Check Redis settings and the queues for what can lose or strand jobs (exit 8 if unhealthy)'
-complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo doctor help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c jobq -n "__fish_jobq_using_subcommand progress" -l job -d 'The running job' -r
+complete -c jobq -n "__fish_jobq_using_subcommand progress" -l lease -d 'The attempt\'s lease token; writes from an attempt that is over are refused' -r
+complete -c jobq -n "__fish_jobq_using_subcommand progress" -l redis-url -d 'Redis to use: redis://[user:password@]host:port[/db], rediss:// for TLS, unix:///path/redis.sock' -r
+complete -c jobq -n "__fish_jobq_using_subcommand progress" -l namespace -d 'Key namespace; tenants sharing one Redis use different namespaces' -r
+complete -c jobq -n "__fish_jobq_using_subcommand progress" -l json -d 'Print JSON on stdout instead of text for humans'
+complete -c jobq -n "__fish_jobq_using_subcommand progress" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c jobq -n "__fish_jobq_using_subcommand progress" -s V -l version -d 'Print version'
+complete -c jobq -n "__fish_jobq_using_subcommand watch" -s q -l queue -d 'Only jobs of these queues (repeatable; default: every queue)' -r
+complete -c jobq -n "__fish_jobq_using_subcommand watch" -s t -l type -d 'Only jobs of this type' -r
+complete -c jobq -n "__fish_jobq_using_subcommand watch" -l bars -d 'Most bars drawn at once; further running jobs are summarised on one line' -r
+complete -c jobq -n "__fish_jobq_using_subcommand watch" -l redis-url -d 'Redis to use: redis://[user:password@]host:port[/db], rediss:// for TLS, unix:///path/redis.sock' -r
+complete -c jobq -n "__fish_jobq_using_subcommand watch" -l namespace -d 'Key namespace; tenants sharing one Redis use different namespaces' -r
+complete -c jobq -n "__fish_jobq_using_subcommand watch" -l json -d 'Print JSON on stdout instead of text for humans'
+complete -c jobq -n "__fish_jobq_using_subcommand watch" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c jobq -n "__fish_jobq_using_subcommand watch" -s V -l version -d 'Print version'
+complete -c jobq -n "__fish_jobq_using_subcommand wait" -l timeout -d 'Give up after this long (exit code 13)' -r
+complete -c jobq -n "__fish_jobq_using_subcommand wait" -l redis-url -d 'Redis to use: redis://[user:password@]host:port[/db], rediss:// for TLS, unix:///path/redis.sock' -r
+complete -c jobq -n "__fish_jobq_using_subcommand wait" -l namespace -d 'Key namespace; tenants sharing one Redis use different namespaces' -r
+complete -c jobq -n "__fish_jobq_using_subcommand wait" -l json -d 'Print JSON on stdout instead of text for humans'
+complete -c jobq -n "__fish_jobq_using_subcommand wait" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c jobq -n "__fish_jobq_using_subcommand wait" -s V -l version -d 'Print version'
+complete -c jobq -n "__fish_jobq_using_subcommand tail" -s q -l queue -d 'Only events of these queues (repeatable; default: every queue)' -r
+complete -c jobq -n "__fish_jobq_using_subcommand tail" -s t -l type -d 'Only events of jobs of this type' -r
+complete -c jobq -n "__fish_jobq_using_subcommand tail" -l since -d 'Start this long ago (10m, 2h), or after this event id; default: the last 10 events' -r
+complete -c jobq -n "__fish_jobq_using_subcommand tail" -l redis-url -d 'Redis to use: redis://[user:password@]host:port[/db], rediss:// for TLS, unix:///path/redis.sock' -r
+complete -c jobq -n "__fish_jobq_using_subcommand tail" -l namespace -d 'Key namespace; tenants sharing one Redis use different namespaces' -r
+complete -c jobq -n "__fish_jobq_using_subcommand tail" -s f -l follow -d 'After the replay, keep printing new events as they happen, until Ctrl-C'
+complete -c jobq -n "__fish_jobq_using_subcommand tail" -l json -d 'Print JSON on stdout instead of text for humans'
+complete -c jobq -n "__fish_jobq_using_subcommand tail" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c jobq -n "__fish_jobq_using_subcommand tail" -s V -l version -d 'Print version'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo doctor progress watch wait tail help" -f -a "enqueue" -d 'Add a job to a queue and print its id'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo doctor progress watch wait tail help" -f -a "worker" -d 'Run jobs from one or more queues with handler programs'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo doctor progress watch wait tail help" -f -a "inspect" -d 'Show everything about one job: state, attempts, times, result, errors'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo doctor progress watch wait tail help" -f -a "demo" -d 'Start a private redis-server, run sample jobs through a worker, show what happened'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo doctor progress watch wait tail help" -f -a "doctor" -d 'Check Redis settings and the queues for what can lose or strand jobs (exit 8 if unhealthy)'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo doctor progress watch wait tail help" -f -a "progress" -d 'Report the running job\'s progress from inside a handler (uses JOBQ_JOB_ID and JOBQ_LEASE)'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo doctor progress watch wait tail help" -f -a "watch" -d 'Show a job\'s progress live until it ends; without an id, every running job'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo doctor progress watch wait tail help" -f -a "wait" -d 'Block until jobs have ended; the exit code says how they ended'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo doctor progress watch wait tail help" -f -a "tail" -d 'Print job events one per line: the recent past, then (with --follow) live'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo doctor progress watch wait tail help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

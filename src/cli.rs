@@ -17,10 +17,13 @@ Examples:
   jobq worker --queues high,normal --handler send_email=./send_email.sh
   jobq inspect high-01JD8XQ4T3M6Z6Q7W8E9R0TYVP
   jobq demo
+  jobq watch high-01JD8XQ4T3M6Z6Q7W8E9R0TYVP
+  jobq tail --queue high --follow
 
 Exit codes: 0 ok, 1 failure, 2 bad input, 3 unknown job, 4 wrong job state,
 5 Redis unreachable, 6 Redis login/permission refused, 7 Redis refused the command,
-8 doctor found problems, 130 interrupted.";
+8 doctor found problems, 10 attempt failed and will be retried (watch), 11 job dead, 12 job cancelled,
+13 timed out (wait --timeout), 130 interrupted.";
 
 #[derive(Debug, Parser)]
 #[command(name = "jobq", version, about = ABOUT, after_long_help = EXAMPLES, propagate_version = true)]
@@ -72,6 +75,14 @@ pub enum Command {
     Demo(DemoArgs),
     /// Check Redis settings and the queues for what can lose or strand jobs (exit 8 if unhealthy)
     Doctor(DoctorArgs),
+    /// Report the running job's progress from inside a handler (uses JOBQ_JOB_ID and JOBQ_LEASE)
+    Progress(ProgressArgs),
+    /// Show a job's progress live until it ends; without an id, every running job
+    Watch(WatchArgs),
+    /// Block until jobs have ended; the exit code says how they ended
+    Wait(WaitArgs),
+    /// Print job events one per line: the recent past, then (with --follow) live
+    Tail(TailArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -146,6 +157,14 @@ pub struct EnqueueArgs {
     /// While an unfinished job in this queue has this key, return its id instead of adding another
     #[arg(long, value_name = "KEY")]
     pub unique_key: Option<String>,
+
+    /// After enqueueing, block until the job has ended, like `jobq wait` (same exit codes)
+    #[arg(long, conflicts_with = "watch")]
+    pub wait: bool,
+
+    /// After enqueueing, show its progress until it ends, like `jobq watch` (same exit codes)
+    #[arg(long)]
+    pub watch: bool,
 }
 
 const WORKER_EXAMPLES: &str = "\
@@ -241,4 +260,111 @@ pub struct DoctorArgs {
     /// Repair what is safe to repair (what a worker or an operator would do anyway)
     #[arg(long)]
     pub fix: bool,
+}
+
+const OUTCOME_CODES: &str = "\
+Exit codes: 0 completed, 10 the attempt failed and a retry is scheduled (watch only; wait
+waits for the retries), 11 dead, 12 cancelled, 13 timed out (wait --timeout), 3 unknown job,
+130 interrupted. With several jobs the worst wins: dead > timed out > cancelled > retrying.";
+
+const PROGRESS_EXAMPLES: &str = "\
+Examples (inside a handler; the worker sets JOBQ_JOB_ID and JOBQ_LEASE):
+  jobq progress 40/100 writing chunk 40
+  jobq progress 75%
+  echo \"progress 40/100 writing chunk 40\" >&$JOBQ_PROGRESS_FD   # cheaper: no process, coalesced
+
+Exit code 4 when the attempt is over (timed out, recovered or finished): stop working.";
+
+#[derive(Debug, Args)]
+#[command(after_long_help = PROGRESS_EXAMPLES)]
+pub struct ProgressArgs {
+    /// CURRENT/TOTAL (40/100), PERCENT% (40%) or CURRENT (40)
+    #[arg(value_name = "PROGRESS", allow_hyphen_values = true)]
+    pub value: String,
+
+    /// What the job is doing now (the rest of the line)
+    #[arg(value_name = "MESSAGE", trailing_var_arg = true)]
+    pub message: Vec<String>,
+
+    /// The running job
+    #[arg(long, env = "JOBQ_JOB_ID", value_name = "ID")]
+    pub job: String,
+
+    /// The attempt's lease token; writes from an attempt that is over are refused
+    #[arg(long, env = "JOBQ_LEASE", hide_env_values = true, value_name = "TOKEN")]
+    pub lease: String,
+}
+
+const WATCH_EXAMPLES: &str = "\
+Examples:
+  jobq watch high-01JD8XQ4T3M6Z6Q7W8E9R0TYVP
+  jobq watch --queue reports --type export_csv
+  jobq watch high-01JD8XQ4T3M6Z6Q7W8E9R0TYVP --json | jq .progress.percent
+
+With an id: a live bar until the job's attempt ends, then the outcome. Without: one bar per
+running job (at most --bars; the rest are counted on a summary line) until Ctrl-C.
+When stdout is not a terminal, or NO_COLOR is set, or with --json: one line per change.
+
+Exit codes: 0 completed, 10 the attempt failed and a retry is scheduled, 11 dead,
+12 cancelled, 3 unknown job, 130 interrupted.";
+
+#[derive(Debug, Args)]
+#[command(after_long_help = WATCH_EXAMPLES)]
+pub struct WatchArgs {
+    /// Job id; without one, watch every running job
+    #[arg(value_name = "ID")]
+    pub id: Option<String>,
+
+    /// Only jobs of these queues (repeatable; default: every queue)
+    #[arg(long = "queue", short = 'q', value_name = "NAME", conflicts_with = "id")]
+    pub queues: Vec<String>,
+
+    /// Only jobs of this type
+    #[arg(long = "type", short = 't', value_name = "TYPE", conflicts_with = "id")]
+    pub job_type: Option<String>,
+
+    /// Most bars drawn at once; further running jobs are summarised on one line
+    #[arg(long, default_value_t = 10, value_name = "N", conflicts_with = "id")]
+    pub bars: usize,
+}
+
+#[derive(Debug, Args)]
+#[command(after_long_help = OUTCOME_CODES)]
+pub struct WaitArgs {
+    /// Job ids
+    #[arg(value_name = "ID", required = true)]
+    pub ids: Vec<String>,
+
+    /// Give up after this long (exit code 13)
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub timeout: Option<Duration>,
+}
+
+const TAIL_EXAMPLES: &str = "\
+Examples:
+  jobq tail                                  # the last 10 events
+  jobq tail --queue high --follow            # and then live, until Ctrl-C
+  jobq tail --type export_csv --since 1h --json
+  jobq tail --since 1763850000000-0 --follow # on from an event id (resume where you left)
+
+Events come from a capped stream per queue (about the last 10000 events of each queue).";
+
+#[derive(Debug, Args)]
+#[command(after_long_help = TAIL_EXAMPLES)]
+pub struct TailArgs {
+    /// Only events of these queues (repeatable; default: every queue)
+    #[arg(long = "queue", short = 'q', value_name = "NAME")]
+    pub queues: Vec<String>,
+
+    /// Only events of jobs of this type
+    #[arg(long = "type", short = 't', value_name = "TYPE")]
+    pub job_type: Option<String>,
+
+    /// Start this long ago (10m, 2h), or after this event id; default: the last 10 events
+    #[arg(long, value_name = "DURATION|EVENT_ID")]
+    pub since: Option<String>,
+
+    /// After the replay, keep printing new events as they happen, until Ctrl-C
+    #[arg(long, short = 'f')]
+    pub follow: bool,
 }

@@ -22,6 +22,14 @@ pub enum ExitStatus {
     RedisError = 7,
     /// `jobq doctor` found a problem that can lose or strand jobs.
     Unhealthy = 8,
+    /// `watch`: the attempt failed and a retry is scheduled.
+    Retrying = 10,
+    /// `watch`, `wait`: the job is dead (out of attempts, or failed permanently).
+    Dead = 11,
+    /// `watch`, `wait`: the job was cancelled.
+    Cancelled = 12,
+    /// `wait --timeout`: a job had not ended in time.
+    TimedOut = 13,
     /// Interrupted by Ctrl-C.
     Interrupted = 130,
 }
@@ -36,6 +44,26 @@ impl From<&Error> for ExitStatus {
             Error::Auth(_) => ExitStatus::Auth,
             Error::Redis(_) => ExitStatus::RedisError,
             Error::Io(_) => ExitStatus::Failure,
+        }
+    }
+}
+
+impl ExitStatus {
+    /// For commands that report several jobs (`wait`): the worst outcome wins, in the order
+    /// dead > timed out > cancelled > retrying > completed.
+    pub fn worst(self, other: ExitStatus) -> ExitStatus {
+        let rank = |s: ExitStatus| match s {
+            ExitStatus::Success => 0,
+            ExitStatus::Retrying => 1,
+            ExitStatus::Cancelled => 2,
+            ExitStatus::TimedOut => 3,
+            ExitStatus::Dead => 4,
+            _ => 5,
+        };
+        if rank(other) > rank(self) {
+            other
+        } else {
+            self
         }
     }
 }

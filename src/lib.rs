@@ -8,6 +8,7 @@ pub mod error;
 pub mod exit;
 pub mod job;
 pub mod keys;
+pub mod progress;
 pub mod store;
 pub mod worker;
 

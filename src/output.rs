@@ -40,3 +40,31 @@ pub fn when(t: DateTime<Utc>) -> String {
         format!("{local} (in {span})")
     }
 }
+
+/// How live commands (`watch`) draw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Bars, redrawn in place: stdout is a terminal and NO_COLOR is not set.
+    Live,
+    /// One line of text per change.
+    Plain,
+    /// One JSON object per line per change.
+    Json,
+}
+
+pub fn mode(json: bool) -> Mode {
+    use std::io::IsTerminal;
+    if json {
+        Mode::Json
+    } else if std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none() {
+        Mode::Live
+    } else {
+        Mode::Plain
+    }
+}
+
+/// Prints `value` as one line of compact JSON (JSON lines).
+pub fn json_line<T: Serialize>(value: &T) -> Result<()> {
+    let text = serde_json::to_string(value).map_err(|e| Error::Io(e.to_string()))?;
+    line(text)
+}

@@ -22,10 +22,18 @@ pub async fn run(args: EnqueueArgs, g: &GlobalArgs) -> Result<ExitStatus> {
             new.queue
         ));
     }
-    if g.json {
-        output::json(&store.job(outcome.id()).await?)?;
-    } else {
-        output::line(outcome.id())?;
+    let id = outcome.id().to_string();
+    // With --wait or --watch and --json, the JSON is what `wait` / `watch` print.
+    if g.json && !args.wait && !args.watch {
+        output::json(&store.job(&id).await?)?;
+    } else if !g.json {
+        output::line(&id)?;
+    }
+    if args.wait {
+        return super::wait::wait_for(&store, &[id], None, g.json).await;
+    }
+    if args.watch {
+        return super::watch::watch_job(&store, &id, output::mode(g.json)).await;
     }
     Ok(ExitStatus::Success)
 }

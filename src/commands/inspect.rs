@@ -26,6 +26,9 @@ pub fn render(job: &Job) -> String {
         ("state", job.state.to_string()),
         ("attempt", format!("{} of {}", job.attempt, job.max_attempts)),
     ];
+    if let Some(p) = &job.progress {
+        rows.push(("progress", super::follow::progress_text(p)));
+    }
     if let Some(t) = job.timeout_ms {
         rows.push((
             "timeout",

@@ -3,7 +3,12 @@
 mod demo;
 mod doctor;
 mod enqueue;
+mod follow;
 mod inspect;
+mod progress;
+mod tail;
+mod wait;
+mod watch;
 mod worker;
 
 use jobq::cli::{Cli, Command, GlobalArgs};
@@ -19,6 +24,10 @@ pub async fn run(cli: Cli) -> Result<ExitStatus> {
         Command::Inspect(args) => inspect::run(args, g).await,
         Command::Demo(args) => demo::run(args, g).await,
         Command::Doctor(args) => doctor::run(args, g).await,
+        Command::Progress(args) => progress::run(args, g).await,
+        Command::Watch(args) => watch::run(args, g).await,
+        Command::Wait(args) => wait::run(args, g).await,
+        Command::Tail(args) => tail::run(args, g).await,
     }
 }
 

@@ -47,3 +47,48 @@ local function count(stats, field, day)
   redis.call('HINCRBY', stats, field, 1)
   redis.call('HINCRBY', stats, field .. ':' .. day, 1)
 end
+
+-- Lifecycle events (README "Progress and events"). Each queue has one capped stream for replay
+-- (`jobq tail`) and one Pub/Sub channel of the same name for live readers (`jobq watch`, `wait`).
+-- Both names carry the queue's hash tag, so on a cluster they live on (or could be sharded to,
+-- with SPUBLISH) the queue's own slot.
+local EVENTS_MAXLEN = 10000
+local EVENT_TEXT_MAX = 200
+
+-- Cuts `s` to at most `max` bytes without splitting a UTF-8 character.
+local function clip(s, max)
+  if not s or #s <= max then
+    return s
+  end
+  local n = max
+  while n > 0 do
+    local b = s:byte(n + 1)
+    if not b or b < 0x80 or b >= 0xC0 then
+      break
+    end
+    n = n - 1
+  end
+  return s:sub(1, n) .. '...'
+end
+
+-- Records one event about job `id` after its transition: the job's type, queue, state, attempt
+-- and progress are read from its hash, so callers only say what happened (`event`) and add
+-- any extras (`error`, `result`, `retry_at`). Other transitions (cancel) call it the same way:
+--   emit(prefix, id, 'cancelled')
+local function emit(prefix, id, event, extra)
+  local f = redis.call('HMGET', job_key(prefix, id), 'type', 'queue', 'state', 'attempt', 'progress')
+  local ev = extra or {}
+  ev.event, ev.id, ev.type, ev.queue, ev.state = event, id, f[1], f[2], f[3]
+  ev.attempt = tonumber(f[4]) or 0
+  if f[5] and f[5] ~= '' then
+    ev.progress = cjson.decode(f[5])
+  end
+  ev.error = clip(ev.error, EVENT_TEXT_MAX)
+  ev.result = clip(ev.result, EVENT_TEXT_MAX)
+  ev.time = now_ms()
+  local stream = prefix .. ':events'
+  local eid = redis.call('XADD', stream, 'MAXLEN', '~', EVENTS_MAXLEN, '*', 'event', cjson.encode(ev))
+  -- Live readers get the stream id too: it lets them drop what a snapshot already showed.
+  ev.event_id = eid
+  redis.call('PUBLISH', stream, cjson.encode(ev))
+end

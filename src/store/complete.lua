@@ -20,4 +20,5 @@ redis.call('ZADD', completed, now, id)
 redis.call('ZREMRANGEBYSCORE', completed, '-inf', now - retention)
 redis.call('PEXPIRE', job, retention)
 count(stats, 'processed', ARGV[6])
+emit(ARGV[5], id, 'completed', { result = ARGV[3] })
 return 'ok'

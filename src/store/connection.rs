@@ -117,6 +117,17 @@ impl Store {
             .map_err(|e| self.error(e))
     }
 
+    /// A dedicated Pub/Sub connection (a subscribed connection can run no other commands).
+    pub async fn pubsub(&self) -> Result<redis::aio::PubSub> {
+        match tokio::time::timeout(CONNECT_TIMEOUT, self.client.get_async_pubsub()).await {
+            Ok(r) => r.map_err(|e| self.error(e)),
+            Err(_) => Err(self.error(RedisError::from(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "connect timed out",
+            )))),
+        }
+    }
+
     async fn connection(&self) -> redis::RedisResult<MultiplexedConnection> {
         let mut guard = self.conn.lock().await;
         if let Some(conn) = guard.as_ref() {

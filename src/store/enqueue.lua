@@ -44,4 +44,5 @@ else
   redis.call('LPUSH', queued, id)
 end
 wake(notify)
+emit(prefix, id, 'enqueued')
 return { state, id }

@@ -22,6 +22,7 @@ if ARGV[5] == '1' or tonumber(f[3]) >= tonumber(f[4]) then
   redis.call('ZADD', dead, now, id)
   release_unique(ARGV[6], f[6], id)
   count(stats, 'dead', ARGV[7])
+  emit(ARGV[6], id, 'dead', { error = message })
   return { 'dead' }
 end
 
@@ -30,4 +31,5 @@ redis.call('HSET', job, 'state', 'scheduled', 'error', message, 'errors', errors
 redis.call('ZADD', scheduled, due, id)
 -- An idle worker may be sleeping past `due`; waking one lets it re-read the next due time.
 wake(notify)
+emit(ARGV[6], id, 'retry_scheduled', { error = message, retry_at = due })
 return { 'scheduled', due }

@@ -32,6 +32,7 @@ if #due > 0 then
   for _, id in ipairs(due) do
     redis.call('HSET', job_key(prefix, id), 'state', 'queued')
     redis.call('LPUSH', queued, id)
+    emit(prefix, id, 'queued')
   end
 end
 
@@ -50,9 +51,11 @@ while got < want do
       local attempt = redis.call('HINCRBY', key, 'attempt', 1)
       -- The lease token fences completion: only the holder of the current token may finish the job.
       local lease = worker .. '/' .. attempt
-      redis.call('HSET', key, 'state', 'active', 'started_ms', now, 'worker', worker, 'lease', lease)
+      -- Progress belongs to an attempt: a retry starts from nothing.
+      redis.call('HSET', key, 'state', 'active', 'started_ms', now, 'worker', worker, 'lease', lease, 'progress', '')
       redis.call('ZADD', active, deadline, id)
       local f = redis.call('HMGET', key, 'type', 'payload', 'max_attempts', 'timeout_ms')
+      emit(prefix, id, 'started')
       got = got + 1
       out[got + 1] = { id, f[1], f[2], attempt, f[3], f[4], lease }
     end

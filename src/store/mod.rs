@@ -2,6 +2,7 @@
 //! failures to errors a user can act on.
 
 mod connection;
+mod events;
 mod jobs;
 mod scripts;
 mod workers;
@@ -14,5 +15,6 @@ pub mod jobs_defaults {
 }
 
 pub use connection::{redact_url, RetryPolicy, Store};
+pub use events::{stream_pos, Event, Subscription, EVENTS_MAXLEN};
 pub use jobs::{EnqueueOutcome, NewJob};
 pub use workers::{FailOutcome, Fetched, LeaseStatus, WorkerInfo};

@@ -24,9 +24,11 @@ for _, id in ipairs(expired) do
       redis.call('ZADD', dead, now, id)
       release_unique(prefix, f[7], id)
       count(stats, 'dead', day)
+      emit(prefix, id, 'dead', { error = message })
     else
       redis.call('HSET', key, 'state', 'queued')
       redis.call('RPUSH', queued, id)
+      emit(prefix, id, 'recovered', { error = message })
     end
     recovered = recovered + 1
   end

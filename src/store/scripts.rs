@@ -19,6 +19,7 @@ pub struct Scripts {
     pub renew: Script,
     pub requeue: Script,
     pub recover: Script,
+    pub progress: Script,
 }
 
 pub static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
@@ -29,6 +30,7 @@ pub static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
     renew: script(include_str!("renew.lua")),
     requeue: script(include_str!("requeue.lua")),
     recover: script(include_str!("recover.lua")),
+    progress: script(include_str!("progress.lua")),
 });
 
 /// `EVALSHA` of `script` with its keys as a plain command (append the arguments), for

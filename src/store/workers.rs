@@ -257,6 +257,7 @@ impl Store {
                         .key(qk.notify())
                         .arg(&job.id)
                         .arg(&job.lease)
+                        .arg(qk.prefix())
                         .invoke_async(&mut conn)
                         .await
                 }

@@ -2,19 +2,23 @@
 //! handler's stdin and never into a command line (README "Handler contract").
 
 use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::Deserialize;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWriteExt};
 use tokio::process::{Child, Command};
 
 use super::handler::{BoxFuture, Control, Handler, Outcome};
 use crate::duration;
 use crate::error::{Error, Result};
 use crate::job::{LeasedJob, MAX_ERROR_BYTES};
+use crate::progress::{self, ProgressReporter, PROGRESS_FD};
 
 /// Exit code with which a handler says "do not retry this job".
 pub const EXIT_PERMANENT: i32 = 100;
@@ -22,6 +26,8 @@ pub const EXIT_PERMANENT: i32 = 100;
 pub const MAX_RESULT_BYTES: usize = 1024 * 1024;
 /// How long output pipes may stay open after the handler exits (a background child holding them).
 const PIPE_DRAIN: Duration = Duration::from_secs(1);
+/// Longest progress line read; the rest of a longer line is read as the next one.
+const MAX_LINE: u64 = 4096;
 
 /// One handler: the program with its arguments, and its options.
 #[derive(Debug, Clone, PartialEq)]
@@ -129,10 +135,11 @@ async fn run(
     grace: Duration,
     control: Control,
 ) -> Outcome {
-    let mut child = match spawn(spec, job) {
-        Ok(child) => child,
+    let (mut child, progress_pipe) = match spawn(spec, job) {
+        Ok(spawned) => spawned,
         Err(e) => return Outcome::failed(format!("cannot start handler `{}`: {e}", spec.argv[0])),
     };
+    let progress = read_progress(progress_pipe, control.progress.clone());
     let pid = child.id().map(|p| p as i32);
     let stdin = child.stdin.take();
     let payload = job.payload.clone();
@@ -172,6 +179,8 @@ async fn run(
     };
     let out = stdout.finish().await;
     let err = stderr.finish().await;
+    // The last progress line must be parsed before the outcome is recorded.
+    let _ = tokio::time::timeout(PIPE_DRAIN, progress).await;
     match status {
         Ok(s) if s.success() => Outcome::Completed(result_json(&out)),
         Ok(s) => {
@@ -199,7 +208,11 @@ enum Ended {
     Stopped,
 }
 
-fn spawn(spec: &HandlerSpec, job: &LeasedJob) -> std::io::Result<Child> {
+/// Starts the handler with the write end of a fresh pipe as its fd [`PROGRESS_FD`]; returns
+/// the child and the read end.
+fn spawn(spec: &HandlerSpec, job: &LeasedJob) -> std::io::Result<(Child, File)> {
+    let (read, write) = progress_pipe()?;
+    let write_fd = write.as_raw_fd();
     let mut cmd = Command::new(&spec.argv[0]);
     cmd.args(&spec.argv[1..])
         .envs(spec.env.iter().map(|(k, v)| (k, v)))
@@ -208,6 +221,9 @@ fn spawn(spec: &HandlerSpec, job: &LeasedJob) -> std::io::Result<Child> {
         .env("JOBQ_QUEUE", &job.queue)
         .env("JOBQ_ATTEMPT", job.attempt.to_string())
         .env("JOBQ_MAX_ATTEMPTS", job.max_attempts.to_string())
+        .env("JOBQ_PROGRESS_FD", PROGRESS_FD.to_string())
+        // `jobq progress` needs the lease: a stale handler's writes are refused by it.
+        .env("JOBQ_LEASE", &job.lease)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -223,7 +239,53 @@ fn spawn(spec: &HandlerSpec, job: &LeasedJob) -> std::io::Result<Child> {
             Ok(())
         });
     }
-    cmd.spawn()
+    // SAFETY: dup2 and fcntl are async-signal-safe. dup2 makes an inheritable copy; when the
+    // pipe already is fd 3, dup2 does nothing and the close-on-exec flag must be cleared.
+    unsafe {
+        cmd.pre_exec(move || {
+            if write_fd == PROGRESS_FD {
+                libc::fcntl(PROGRESS_FD, libc::F_SETFD, 0);
+            } else if libc::dup2(write_fd, PROGRESS_FD) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let child = cmd.spawn()?;
+    // Only the handler may hold the write end, or the reader would never see end-of-file.
+    drop(write);
+    Ok((child, File::from(read)))
+}
+
+fn progress_pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 fills two new descriptors, which we own from here on.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// Reads progress lines on a plain thread (not `spawn_blocking`: a background child holding
+/// the pipe open must not keep the runtime from shutting down). Other lines are ignored.
+fn read_progress(pipe: File, reporter: ProgressReporter) -> tokio::sync::oneshot::Receiver<()> {
+    let (done, finished) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(pipe);
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            match (&mut reader).take(MAX_LINE).read_until(b'\n', &mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+            if let Some(Ok(p)) = progress::parse_line(&String::from_utf8_lossy(&line)) {
+                reporter.report(p);
+            }
+        }
+        let _ = done.send(());
+    });
+    finished
 }
 
 /// SIGTERM to the handler's process group, SIGKILL after `grace` (or at once on `kill`).

@@ -7,6 +7,7 @@ use std::pin::Pin;
 use tokio_util::sync::CancellationToken;
 
 use crate::job::LeasedJob;
+use crate::progress::ProgressReporter;
 
 /// How one attempt ended, from the handler's point of view.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,6 +35,9 @@ pub struct Control {
     pub stop: CancellationToken,
     /// Stop now (SIGKILL): a second Ctrl-C.
     pub kill: CancellationToken,
+    /// Report progress here (`control.progress.steps(40, 100, "writing chunk 40")`); the
+    /// worker stores the latest value, coalesced (README "Progress and events").
+    pub progress: ProgressReporter,
 }
 
 pub type BoxFuture = Pin<Box<dyn Future<Output = Outcome> + Send + 'static>>;

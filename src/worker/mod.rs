@@ -3,6 +3,7 @@
 mod backoff;
 mod exec;
 mod handler;
+mod progress;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -242,7 +243,10 @@ impl Worker {
             .lock()
             .unwrap()
             .insert(job.id.clone(), running.clone());
+        let flusher = progress::Flusher::start(&self.store, &job, &running.control.progress);
         let outcome = self.handler.handle(job.clone(), running.control.clone()).await;
+        // The last progress value is stored before the outcome: watchers see it first.
+        flusher.finish().await;
         let reason = *running.reason.lock().unwrap();
         if let Err(e) = self.report(&job, outcome, reason).await {
             log(format_args!("job {}: could not record its outcome: {e}", job.id));

@@ -6,6 +6,7 @@ mod doctor;
 mod enqueue;
 mod faults;
 mod generated;
+mod progress;
 mod security;
 mod util;
 mod worker;
