@@ -3,6 +3,7 @@
 
 mod connection;
 mod jobs;
+mod ops;
 mod scripts;
 mod workers;
 
@@ -15,4 +16,5 @@ pub mod jobs_defaults {
 
 pub use connection::{redact_url, RetryPolicy, Store};
 pub use jobs::{EnqueueOutcome, NewJob};
+pub use ops::{Batch, DayStats, QueueStats};
 pub use workers::{FailOutcome, Fetched, LeaseStatus, WorkerInfo};
