@@ -40,3 +40,53 @@ pub fn when(t: DateTime<Utc>) -> String {
         format!("{local} (in {span})")
     }
 }
+
+/// True when stdout is a terminal: only then tables are fitted to its width, screens redrawn.
+pub fn stdout_is_tty() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdout().is_terminal()
+}
+
+/// A table for stdout: plain ASCII borders; fitted (and wrapped) to the terminal's width on a
+/// TTY, natural width in a pipe.
+pub fn table(header: &[&str]) -> comfy_table::Table {
+    use comfy_table::{presets, ContentArrangement, Table};
+    let mut t = Table::new();
+    t.load_preset(presets::UTF8_BORDERS_ONLY).set_header(header.to_vec());
+    if stdout_is_tty() {
+        t.set_content_arrangement(ContentArrangement::Dynamic);
+    } else {
+        t.load_preset(presets::NOTHING).set_header(header.to_vec());
+    }
+    t
+}
+
+/// First line of `s`, cut to `max` characters with an ellipsis.
+pub fn clip(s: &str, max: usize) -> String {
+    let line = s.lines().next().unwrap_or("");
+    if line.chars().count() <= max && !s.contains('\n') {
+        return line.to_string();
+    }
+    let cut: String = line.chars().take(max.saturating_sub(1)).collect();
+    format!("{cut}…")
+}
+
+/// `3m20s` for a span in milliseconds, `-` for none.
+pub fn span_ms(ms: Option<u64>) -> String {
+    ms.map_or("-".into(), |m| {
+        jobq::duration::human(std::time::Duration::from_millis(m))
+    })
+}
+
+/// `1,234`
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}

@@ -16,5 +16,5 @@ pub mod jobs_defaults {
 
 pub use connection::{redact_url, RetryPolicy, Store};
 pub use jobs::{EnqueueOutcome, NewJob};
-pub use ops::{Batch, DayStats, QueueStats};
+pub use ops::{last_days, Batch, DayStats, QueueStats, CANCELLED_RETENTION, DAILY_STATS_DAYS};
 pub use workers::{FailOutcome, Fetched, LeaseStatus, WorkerInfo};

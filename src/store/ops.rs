@@ -337,6 +337,9 @@ impl Store {
     pub async fn workers(&self) -> Result<Vec<WorkerInfo>> {
         let set = self.keys().workers();
         let ids: Vec<String> = self.query(redis::cmd("ZREVRANGE").arg(&set).arg(0).arg(-1)).await?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
         // One GET per worker in a pipeline (not MGET): the records may live in different slots.
         let mut pipe = redis::pipe();
         for id in &ids {
@@ -385,8 +388,11 @@ impl Store {
         Ok(ids)
     }
 
-    /// Reads many jobs of one queue in one pipelined round trip; expired ones are left out.
-    pub async fn jobs(&self, queue: &str, ids: &[String]) -> Result<Vec<Job>> {
+    /// Reads many jobs of one queue in one pipelined round trip; `None` for expired ones.
+    pub async fn jobs(&self, queue: &str, ids: &[String]) -> Result<Vec<Option<Job>>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
         let qk = self.keys().queue(queue);
         let mut pipe = redis::pipe();
         for id in ids {
@@ -400,8 +406,7 @@ impl Store {
             .await?;
         hashes
             .iter()
-            .filter(|h| !h.is_empty())
-            .map(Job::from_hash)
+            .map(|h| (!h.is_empty()).then(|| Job::from_hash(h)).transpose())
             .collect()
     }
 }
