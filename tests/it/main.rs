@@ -4,5 +4,6 @@
 mod bad_input;
 mod enqueue;
 mod generated;
+mod ops;
 mod util;
 mod worker;
