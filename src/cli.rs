@@ -326,7 +326,11 @@ is kept). A failed job waiting for its automatic retry runs now with its attempt
 #[command(after_long_help = RETRY_EXAMPLES)]
 pub struct RetryArgs {
     /// Jobs to requeue
-    #[arg(value_name = "ID", required_unless_present = "state", conflicts_with = "state")]
+    #[arg(
+        value_name = "ID",
+        required_unless_present = "state",
+        conflicts_with = "state"
+    )]
     pub ids: Vec<String>,
     /// Requeue every job in this state instead (asks first)
     #[arg(long, short = 's', value_enum, value_name = "STATE")]
@@ -350,9 +354,11 @@ pub enum RetryState {
 }
 
 #[derive(Debug, Args)]
-#[command(after_long_help = "Examples:\n  jobq cancel high-01JD8XQ4T3M6Z6Q7W8E9R0TYVP\n\n\
+#[command(
+    after_long_help = "Examples:\n  jobq cancel high-01JD8XQ4T3M6Z6Q7W8E9R0TYVP\n\n\
 A scheduled or queued job is cancelled at once. A running job's worker stops its handler
-(SIGTERM, then SIGKILL after --kill-grace) within about a second and records it as cancelled.")]
+(SIGTERM, then SIGKILL after --kill-grace) within about a second and records it as cancelled."
+)]
 pub struct CancelArgs {
     /// Jobs to cancel
     #[arg(value_name = "ID", required = true)]
@@ -429,8 +435,10 @@ pub enum PurgeState {
 }
 
 #[derive(Debug, Args)]
-#[command(after_long_help = "Examples:\n  jobq purge low\n  jobq purge reports --state all --yes\n\n\
-Running jobs are never purged (cancel them). Deletes in atomic batches; Ctrl-C stops between them.")]
+#[command(
+    after_long_help = "Examples:\n  jobq purge low\n  jobq purge reports --state all --yes\n\n\
+Running jobs are never purged (cancel them). Deletes in atomic batches; Ctrl-C stops between them."
+)]
 pub struct PurgeArgs {
     /// Queue name
     #[arg(value_name = "QUEUE")]
@@ -443,8 +451,10 @@ pub struct PurgeArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(after_long_help = "Examples:\n  jobq stats\n  jobq stats --watch\n  jobq stats --json | jq '.totals.dead'\n\n\
-Completed jobs are kept for the worker's --retention (default 24h); dead jobs stay until purged.")]
+#[command(
+    after_long_help = "Examples:\n  jobq stats\n  jobq stats --watch\n  jobq stats --json | jq '.totals.dead'\n\n\
+Completed jobs are kept for the worker's --retention (default 24h); dead jobs stay until purged."
+)]
 pub struct StatsArgs {
     /// Only this queue
     #[arg(long, short = 'q', value_name = "NAME")]

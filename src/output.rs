@@ -52,7 +52,8 @@ pub fn stdout_is_tty() -> bool {
 pub fn table(header: &[&str]) -> comfy_table::Table {
     use comfy_table::{presets, ContentArrangement, Table};
     let mut t = Table::new();
-    t.load_preset(presets::UTF8_BORDERS_ONLY).set_header(header.to_vec());
+    t.load_preset(presets::UTF8_BORDERS_ONLY)
+        .set_header(header.to_vec());
     if stdout_is_tty() {
         t.set_content_arrangement(ContentArrangement::Dynamic);
     } else {

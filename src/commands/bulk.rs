@@ -83,7 +83,10 @@ pub fn bar(total: u64, verb: &str) -> ProgressBar {
 pub fn describe(count: u64, what: &str, queues: usize) -> String {
     let s = if count == 1 { "" } else { "s" };
     let qs = if queues == 1 { "" } else { "s" };
-    format!("{} {what} job{s} from {queues} queue{qs}", crate::output::thousands(count))
+    format!(
+        "{} {what} job{s} from {queues} queue{qs}",
+        crate::output::thousands(count)
+    )
 }
 
 #[derive(Debug, Default, Serialize)]

@@ -56,7 +56,9 @@ impl Filter {
 
     /// "dead send_email jobs in queue high" for messages.
     pub fn describe(&self, queue: Option<&str>) -> String {
-        let state = self.state.map_or(String::new(), |s| format!("{s:?} ").to_lowercase());
+        let state = self
+            .state
+            .map_or(String::new(), |s| format!("{s:?} ").to_lowercase());
         let ty = self.job_type.as_ref().map_or(String::new(), |t| format!("{t} "));
         let q = queue.map_or("any queue".to_string(), |q| format!("queue {q}"));
         format!("{state}{ty}jobs in {q}")
@@ -75,7 +77,8 @@ impl Cursor {
     fn parse(s: &str) -> Result<Cursor> {
         let bad = || Error::invalid(format!("--cursor {s:?} is not a cursor printed by `jobq ls`"));
         let mut parts = s.split(':');
-        let (Some(q), Some(st), Some(i), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        let (Some(q), Some(st), Some(i), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
             return Err(bad());
         };
         validate_name("queue", q).map_err(|_| bad())?;
@@ -149,7 +152,9 @@ async fn list(
         for state in filter.states() {
             let mut index = 0;
             if let Some(c) = &from {
-                if c.queue == *queue && ORDER.iter().position(|s| *s == state) < ORDER.iter().position(|s| *s == c.state) {
+                if c.queue == *queue
+                    && ORDER.iter().position(|s| *s == state) < ORDER.iter().position(|s| *s == c.state)
+                {
                     continue;
                 }
                 if c.queue == *queue && c.state == state {
@@ -163,11 +168,19 @@ async fn list(
                 let page = store.jobs(queue, &ids).await?;
                 for (k, job) in page.into_iter().enumerate() {
                     if jobs.len() as u64 == limit {
-                        let next = Cursor { queue: queue.clone(), state, index: index + k as u64 };
-                        return Ok(Listing { jobs, next_cursor: Some(next.render()) });
+                        let next = Cursor {
+                            queue: queue.clone(),
+                            state,
+                            index: index + k as u64,
+                        };
+                        return Ok(Listing {
+                            jobs,
+                            next_cursor: Some(next.render()),
+                        });
                     }
                     let Some(job) = job else { continue };
-                    if filter.matches(&job, state) && (state != State::Queued || seen.insert(job.id.clone())) {
+                    if filter.matches(&job, state) && (state != State::Queued || seen.insert(job.id.clone()))
+                    {
                         jobs.push(job);
                     }
                 }
@@ -178,7 +191,10 @@ async fn list(
             }
         }
     }
-    Ok(Listing { jobs, next_cursor: None })
+    Ok(Listing {
+        jobs,
+        next_cursor: None,
+    })
 }
 
 /// How many jobs of `queue` match `filter` (a paged scan; counts only, nothing kept).
@@ -200,7 +216,15 @@ pub async fn count(store: &Store, queue: &str, filter: &Filter) -> Result<u64> {
 }
 
 fn render(jobs: &[Job]) -> String {
-    let mut table = output::table(&["ID", "TYPE", "QUEUE", "STATE", "ATTEMPT", "AGE", "PROGRESS / LAST ERROR"]);
+    let mut table = output::table(&[
+        "ID",
+        "TYPE",
+        "QUEUE",
+        "STATE",
+        "ATTEMPT",
+        "AGE",
+        "PROGRESS / LAST ERROR",
+    ]);
     for job in jobs {
         let age = job
             .created_at

@@ -28,8 +28,21 @@ pub async fn run(args: PurgeArgs, g: &GlobalArgs) -> Result<ExitStatus> {
     let store = super::connect(g).await?;
     store.known_queue(&args.queue).await?;
     let what = format!("{:?}", args.state).to_lowercase();
-    let what = if what == "all" { "non-running".to_string() } else { what };
-    delete_bulk(&store, &[args.queue], &states, None, None, (&what, args.yes.yes), g).await
+    let what = if what == "all" {
+        "non-running".to_string()
+    } else {
+        what
+    };
+    delete_bulk(
+        &store,
+        &[args.queue],
+        &states,
+        None,
+        None,
+        (&what, args.yes.yes),
+        g,
+    )
+    .await
 }
 
 fn filter_of(state: State) -> StateFilter {
@@ -80,7 +93,11 @@ pub async fn delete_bulk(
             }
         }
     }
-    let total = plan.iter().map(|p| p.2).sum::<u64>().min(limit.unwrap_or(u64::MAX));
+    let total = plan
+        .iter()
+        .map(|p| p.2)
+        .sum::<u64>()
+        .min(limit.unwrap_or(u64::MAX));
     let mut queue_names: Vec<&String> = plan.iter().map(|p| &p.0).collect();
     queue_names.dedup();
     if total == 0 {

@@ -57,7 +57,11 @@ pub async fn requeue_bulk(
             plan.push((q.clone(), n));
         }
     }
-    let total = plan.iter().map(|p| p.1).sum::<u64>().min(limit.unwrap_or(u64::MAX));
+    let total = plan
+        .iter()
+        .map(|p| p.1)
+        .sum::<u64>()
+        .min(limit.unwrap_or(u64::MAX));
     if total == 0 {
         output::note(format!("nothing to requeue: no {}", filter.describe(None)));
         return bulk::finish(&Report::default(), g, "requeued");

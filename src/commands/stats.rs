@@ -66,7 +66,10 @@ async fn collect(store: &Store, queues: &[String]) -> Result<Report> {
     if report.totals.days.is_empty() {
         report.totals.days = jobq::store::last_days(7)
             .into_iter()
-            .map(|date| DayStats { date, ..DayStats::default() })
+            .map(|date| DayStats {
+                date,
+                ..DayStats::default()
+            })
             .collect();
     }
     Ok(report)
@@ -91,8 +94,17 @@ fn print(report: &Report, json: bool, watch: bool) -> Result<()> {
 
 fn render(r: &Report) -> String {
     let mut t = output::table(&[
-        "QUEUE", "STATE", "QUEUED", "SCHEDULED", "ACTIVE", "DEAD", "COMPLETED", "PROCESSED", "FAILED",
-        "LAST MIN", "LATENCY",
+        "QUEUE",
+        "STATE",
+        "QUEUED",
+        "SCHEDULED",
+        "ACTIVE",
+        "DEAD",
+        "COMPLETED",
+        "PROCESSED",
+        "FAILED",
+        "LAST MIN",
+        "LATENCY",
     ]);
     for q in r.queues.iter().chain(std::iter::once(&r.totals)) {
         let state = match (q.queue.as_str(), q.paused) {
@@ -125,17 +137,20 @@ fn render(r: &Report) -> String {
 /// The last 7 days of all queues: one column per day and a sparkline of jobs processed.
 fn days(days: &[DayStats]) -> String {
     let mut header = vec!["LAST 7 DAYS".to_string()];
-    header.extend(days.iter().map(|d| d.date.get(5..).unwrap_or(&d.date).to_string()));
+    header.extend(
+        days.iter()
+            .map(|d| d.date.get(5..).unwrap_or(&d.date).to_string()),
+    );
     header.push(String::new());
     let header: Vec<&str> = header.iter().map(String::as_str).collect();
     let mut t = output::table(&header);
-    let rows: [(&str, fn(&DayStats) -> u64); 3] = [
-        ("processed", |d| d.processed),
-        ("failed", |d| d.failed),
-        ("dead", |d| d.dead),
+    let column = |get: &dyn Fn(&DayStats) -> u64| days.iter().map(get).collect::<Vec<u64>>();
+    let rows = [
+        ("processed", column(&|d| d.processed)),
+        ("failed", column(&|d| d.failed)),
+        ("dead", column(&|d| d.dead)),
     ];
-    for (label, get) in rows {
-        let values: Vec<u64> = days.iter().map(get).collect();
+    for (label, values) in rows {
         let mut row = vec![label.to_string()];
         row.extend(values.iter().map(|v| output::thousands(*v)));
         row.push(sparkline(&values));

@@ -28,7 +28,16 @@ fn ago(t: chrono::DateTime<Utc>) -> String {
 }
 
 fn render(workers: &[WorkerInfo]) -> String {
-    let mut t = output::table(&["ID", "HOST", "PID", "QUEUES", "BUSY", "JOBS", "UPTIME", "HEARTBEAT"]);
+    let mut t = output::table(&[
+        "ID",
+        "HOST",
+        "PID",
+        "QUEUES",
+        "BUSY",
+        "JOBS",
+        "UPTIME",
+        "HEARTBEAT",
+    ]);
     for w in workers {
         t.add_row(vec![
             w.id.clone(),

@@ -274,7 +274,9 @@ impl Store {
 
     /// Every queue this namespace has seen, sorted.
     pub async fn queue_names(&self) -> Result<Vec<String>> {
-        let mut names: Vec<String> = self.query(redis::cmd("SMEMBERS").arg(self.keys().queues())).await?;
+        let mut names: Vec<String> = self
+            .query(redis::cmd("SMEMBERS").arg(self.keys().queues()))
+            .await?;
         names.sort();
         Ok(names)
     }
@@ -336,7 +338,9 @@ impl Store {
     /// are removed from the registry here.
     pub async fn workers(&self) -> Result<Vec<WorkerInfo>> {
         let set = self.keys().workers();
-        let ids: Vec<String> = self.query(redis::cmd("ZREVRANGE").arg(&set).arg(0).arg(-1)).await?;
+        let ids: Vec<String> = self
+            .query(redis::cmd("ZREVRANGE").arg(&set).arg(0).arg(-1))
+            .await?;
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -371,7 +375,11 @@ impl Store {
     pub async fn page_ids(&self, queue: &str, state: State, start: u64, count: u64) -> Result<Vec<String>> {
         let qk = self.keys().queue(queue);
         let (first, last) = (start as i64, (start + count) as i64 - 1);
-        let mut cmd = redis::cmd(if state == State::Queued { "LRANGE" } else { "ZRANGE" });
+        let mut cmd = redis::cmd(if state == State::Queued {
+            "LRANGE"
+        } else {
+            "ZRANGE"
+        });
         match state {
             // RPOP takes from the tail: the tail is the next job to run.
             State::Queued => cmd.arg(qk.queued()).arg(-last - 1).arg(-first - 1),

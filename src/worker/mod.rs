@@ -265,7 +265,10 @@ impl Worker {
             Some(StopReason::Cancelled) => {
                 // Whatever the handler returned, the operator's cancel wins: the job is not retried.
                 if self.store.cancel_active(job, self.config.retention).await? {
-                    log(format_args!("job {} ({}) cancelled by an operator; handler stopped", job.id, job.job_type));
+                    log(format_args!(
+                        "job {} ({}) cancelled by an operator; handler stopped",
+                        job.id, job.job_type
+                    ));
                 }
             }
             None => match outcome {
@@ -391,7 +394,9 @@ impl Worker {
             let mut messages = match self.store.subscribe(&self.store.keys().control_channel()).await {
                 Ok(pubsub) => pubsub.into_on_message(),
                 Err(e) => {
-                    log(format_args!("cannot subscribe to cancel requests ({e}); relying on the heartbeat"));
+                    log(format_args!(
+                        "cannot subscribe to cancel requests ({e}); relying on the heartbeat"
+                    ));
                     tokio::select! {
                         _ = tokio::time::sleep(self.config.lease) => continue,
                         _ = stop.cancelled() => return,
@@ -447,7 +452,9 @@ impl Worker {
     async fn prune_stats(&self) {
         for queue in &self.config.queues {
             if let Err(e) = self.store.prune_stats(queue).await {
-                log(format_args!("pruning old daily counters of queue {queue} failed: {e}"));
+                log(format_args!(
+                    "pruning old daily counters of queue {queue} failed: {e}"
+                ));
             }
         }
     }

@@ -59,7 +59,17 @@ fn cancel_stops_a_running_handler_and_the_job_ends_cancelled() {
         &format!("echo $$ > {}\nexec sleep 300", pidfile.display()),
     );
     // A long lease: the heartbeat (every 20s) cannot be what delivers the cancel.
-    let w = Worker::start(&redis, &["--queues", "normal", "--exec", h.to_str().unwrap(), "--lease", "60s"]);
+    let w = Worker::start(
+        &redis,
+        &[
+            "--queues",
+            "normal",
+            "--exec",
+            h.to_str().unwrap(),
+            "--lease",
+            "60s",
+        ],
+    );
     let id = enqueue(&redis, &["slow"]);
     wait_until("handler to start", T, || {
         std::fs::read_to_string(&pidfile).is_ok_and(|s| !s.trim().is_empty())
@@ -73,7 +83,11 @@ fn cancel_stops_a_running_handler_and_the_job_ends_cancelled() {
     assert_eq!(job["attempt"], 1, "not retried");
     assert!(w.log().contains("cancelled by an operator"), "{}", w.log());
     // Nothing waits to run it again.
-    assert!(ids_of(&json(&redis, &["ls", "--queue", "normal", "--state", "scheduled"])).is_empty());
+    assert!(ids_of(&json(
+        &redis,
+        &["ls", "--queue", "normal", "--state", "scheduled"]
+    ))
+    .is_empty());
     assert!(ids_of(&json(&redis, &["ls", "--queue", "normal", "--state", "queued"])).is_empty());
     // Cancelling a finished job is a clear error that changes nothing.
     let before = redis.digest();
@@ -87,7 +101,11 @@ fn cancel_stops_a_running_handler_and_the_job_ends_cancelled() {
 fn cancelled_queued_and_scheduled_jobs_never_run() {
     let redis = Redis::start();
     let ledger_path = redis.dir.path().join("ran");
-    let h = script(redis.dir.path(), "h.sh", &format!("echo $JOBQ_JOB_ID >> {}", ledger_path.display()));
+    let h = script(
+        redis.dir.path(),
+        "h.sh",
+        &format!("echo $JOBQ_JOB_ID >> {}", ledger_path.display()),
+    );
     let queued = enqueue(&redis, &["t", "--unique-key", "k1"]);
     let delayed = enqueue(&redis, &["t", "--delay", "1s"]);
     let kept = enqueue(&redis, &["t"]);
@@ -180,14 +198,27 @@ struct Tmux {
 
 impl Tmux {
     fn start(redis: &Redis, command: &str) -> Tmux {
-        let socket = format!("jobq-test-{}", redis.dir.path().file_name().unwrap().to_string_lossy());
+        let socket = format!(
+            "jobq-test-{}",
+            redis.dir.path().file_name().unwrap().to_string_lossy()
+        );
         let shell = format!(
             "JOBQ_REDIS_URL='{}' {} ; echo EXIT=$? ; sleep 600",
             redis.url(),
             command
         );
         let ok = Command::new("tmux")
-            .args(["-L", &socket, "new-session", "-d", "-x", "160", "-y", "40", &shell])
+            .args([
+                "-L",
+                &socket,
+                "new-session",
+                "-d",
+                "-x",
+                "160",
+                "-y",
+                "40",
+                &shell,
+            ])
             .env_remove("TMUX")
             .status()
             .unwrap()
@@ -212,13 +243,17 @@ impl Tmux {
     }
 
     fn wait_for(&self, text: &str) {
-        wait_until(&format!("{text:?} on the terminal"), T, || self.screen().contains(text));
+        wait_until(&format!("{text:?} on the terminal"), T, || {
+            self.screen().contains(text)
+        });
     }
 }
 
 impl Drop for Tmux {
     fn drop(&mut self) {
-        let _ = Command::new("tmux").args(["-L", &self.socket, "kill-server"]).status();
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .status();
     }
 }
 
@@ -249,7 +284,11 @@ fn drain_asks_on_a_terminal_and_does_what_the_answer_says() {
 fn pause_stops_intake_and_resume_restarts_it_without_restarting_workers() {
     let redis = Redis::start();
     let ledger_path = redis.dir.path().join("ran");
-    let h = script(redis.dir.path(), "h.sh", &format!("echo $JOBQ_JOB_ID >> {}", ledger_path.display()));
+    let h = script(
+        redis.dir.path(),
+        "h.sh",
+        &format!("echo $JOBQ_JOB_ID >> {}", ledger_path.display()),
+    );
     enqueue(&redis, &["t", "--queue", "p"]); // makes the queue known
     let _w = Worker::start(&redis, &["--queues", "p,other", "--exec", h.to_str().unwrap()]);
     wait_until("first job to run", T, || ledger(&ledger_path).len() == 1);
@@ -266,7 +305,10 @@ fn pause_stops_intake_and_resume_restarts_it_without_restarting_workers() {
     assert_eq!(stats["queues"][0]["queued"], 1);
     run(jobq(&redis).args(["resume", "p"])).ok();
     wait_for_state(&redis, &held, "completed", T);
-    assert_eq!(json(&redis, &["stats", "--queue", "p"])["queues"][0]["paused"], false);
+    assert_eq!(
+        json(&redis, &["stats", "--queue", "p"])["queues"][0]["paused"],
+        false
+    );
 }
 
 #[test]
@@ -308,7 +350,14 @@ fn stats_json_equals_the_ground_truth_of_a_scenario() {
     assert_eq!(days.len(), 7);
     let today = &days[6];
     assert_eq!(today["date"], chrono::Utc::now().format("%Y-%m-%d").to_string());
-    assert_eq!((today["processed"].as_u64(), today["failed"].as_u64(), today["dead"].as_u64()), (Some(3), Some(3), Some(2)));
+    assert_eq!(
+        (
+            today["processed"].as_u64(),
+            today["failed"].as_u64(),
+            today["dead"].as_u64()
+        ),
+        (Some(3), Some(3), Some(2))
+    );
     assert!(days[..6].iter().all(|d| d["processed"] == 0));
     let mut totals = q.clone();
     totals["queue"] = "total".into();
@@ -316,8 +365,15 @@ fn stats_json_equals_the_ground_truth_of_a_scenario() {
     assert_eq!(stats["workers"], 0);
     // The human table has a row per queue and a totals row.
     let text = run(jobq(&redis).arg("stats")).ok().stdout;
-    assert!(text.lines().any(|l| l.trim_start().starts_with("s ") && l.contains("paused")), "{text}");
-    assert!(text.lines().any(|l| l.trim_start().starts_with("total")), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.trim_start().starts_with("s ") && l.contains("paused")),
+        "{text}"
+    );
+    assert!(
+        text.lines().any(|l| l.trim_start().starts_with("total")),
+        "{text}"
+    );
     assert!(text.contains("LAST 7 DAYS"), "{text}");
 }
 
@@ -325,9 +381,14 @@ fn stats_json_equals_the_ground_truth_of_a_scenario() {
 fn ls_pages_through_a_large_set() {
     let redis = Redis::start();
     const N: usize = 3000;
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let ids: Vec<String> = rt.block_on(async {
-        let store = jobq::Store::connect(&redis.url(), "jobq", jobq::RetryPolicy::CLI).await.unwrap();
+        let store = jobq::Store::connect(&redis.url(), "jobq", jobq::RetryPolicy::CLI)
+            .await
+            .unwrap();
         let mut ids = Vec::with_capacity(N);
         for i in 0..N {
             let kind = if i % 3 == 0 { "a" } else { "b" };
@@ -359,10 +420,18 @@ fn ls_pages_through_a_large_set() {
         }
     }
     assert!(pages >= 5, "{pages} pages");
-    let expected: Vec<String> = ids.iter().enumerate().filter(|(i, _)| !(10..15).contains(i)).map(|(_, id)| id.clone()).collect();
+    let expected: Vec<String> = ids
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !(10..15).contains(i))
+        .map(|(_, id)| id.clone())
+        .collect();
     assert_eq!(seen, expected, "every queued job once, next to run first");
     // A type filter over the same set.
-    let a = json(&redis, &["ls", "--queue", "big", "--type", "a", "--limit", "5000"]);
+    let a = json(
+        &redis,
+        &["ls", "--queue", "big", "--type", "a", "--limit", "5000"],
+    );
     // Every state is listed: job 12 (type a) shows once, as cancelled, not also as queued.
     assert_eq!(ids_of(&a).len(), N / 3);
 }
@@ -380,18 +449,27 @@ fn retry_by_id_and_in_bulk() {
     // One dead job, by id: fresh attempts.
     run(jobq(&redis).args(["retry", &dead[0]])).ok();
     let job = inspect(&redis, &dead[0]);
-    assert_eq!((job["state"].as_str(), job["attempt"].as_u64()), (Some("queued"), Some(0)));
+    assert_eq!(
+        (job["state"].as_str(), job["attempt"].as_u64()),
+        (Some("queued"), Some(0))
+    );
     // Retrying a queued job is a conflict; an unknown id is not found; nothing changes.
     let before = redis.digest();
     assert_eq!(run(jobq(&redis).args(["retry", &dead[0]])).code, CONFLICT);
-    assert_eq!(run(jobq(&redis).args(["retry", "q-01JD8XQ4T3M6Z6Q7W8E9R0TYVP"])).code, NOT_FOUND);
+    assert_eq!(
+        run(jobq(&redis).args(["retry", "q-01JD8XQ4T3M6Z6Q7W8E9R0TYVP"])).code,
+        NOT_FOUND
+    );
     assert_eq!(redis.digest(), before);
     // The failed ones, in bulk: they run now, their attempt count kept.
     let report = json(&redis, &["retry", "--state", "failed", "--queue", "q", "--yes"]);
     assert_eq!(report["total"], 2);
     for id in &flaky {
         let job = inspect(&redis, id);
-        assert_eq!((job["state"].as_str(), job["attempt"].as_u64()), (Some("queued"), Some(1)));
+        assert_eq!(
+            (job["state"].as_str(), job["attempt"].as_u64()),
+            (Some("queued"), Some(1))
+        );
     }
 }
 
@@ -411,14 +489,29 @@ fn purge_deletes_one_state_of_one_queue() {
     let report = json(&redis, &["purge", "p", "--state", "all", "--yes"]);
     assert_eq!(report["total"], 1);
     let s = json(&redis, &["stats", "--queue", "p"]);
-    assert_eq!((s["totals"]["queued"].as_u64(), s["totals"]["scheduled"].as_u64()), (Some(0), Some(0)));
+    assert_eq!(
+        (s["totals"]["queued"].as_u64(), s["totals"]["scheduled"].as_u64()),
+        (Some(0), Some(0))
+    );
 }
 
 #[test]
 fn workers_lists_live_workers_and_forgets_dead_ones() {
     let redis = Redis::start();
     let h = script(redis.dir.path(), "slow.sh", "exec sleep 300");
-    let w = Worker::start(&redis, &["--queues", "w1,w2", "--exec", h.to_str().unwrap(), "--lease", "1s", "-c", "3"]);
+    let w = Worker::start(
+        &redis,
+        &[
+            "--queues",
+            "w1,w2",
+            "--exec",
+            h.to_str().unwrap(),
+            "--lease",
+            "1s",
+            "-c",
+            "3",
+        ],
+    );
     let id = enqueue(&redis, &["t", "--queue", "w1"]);
     wait_for_state(&redis, &id, "active", T);
     wait_until("the heartbeat to list the job", T, || {
