@@ -780,7 +780,7 @@ _jobq() {
             return 0
             ;;
         jobq__subcmd__ls)
-            opts="-q -s -t -n -h -V --queue --state --type --limit --cursor --redis-url --namespace --json --help --version"
+            opts="-q -t -s -n -h -V --queue --type --state --limit --cursor --redis-url --namespace --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -794,20 +794,20 @@ _jobq() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --state)
-                    COMPREPLY=($(compgen -W "scheduled queued active completed dead cancelled failed" -- "${cur}"))
-                    return 0
-                    ;;
-                -s)
-                    COMPREPLY=($(compgen -W "scheduled queued active completed dead cancelled failed" -- "${cur}"))
-                    return 0
-                    ;;
                 --type)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 -t)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state)
+                    COMPREPLY=($(compgen -W "scheduled queued active completed dead cancelled failed" -- "${cur}"))
+                    return 0
+                    ;;
+                -s)
+                    COMPREPLY=($(compgen -W "scheduled queued active completed dead cancelled failed" -- "${cur}"))
                     return 0
                     ;;
                 --limit)

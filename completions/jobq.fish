@@ -87,6 +87,7 @@ complete -c jobq -n "__fish_jobq_using_subcommand demo" -l json -d 'Print JSON o
 complete -c jobq -n "__fish_jobq_using_subcommand demo" -s h -l help -d 'Print help'
 complete -c jobq -n "__fish_jobq_using_subcommand demo" -s V -l version -d 'Print version'
 complete -c jobq -n "__fish_jobq_using_subcommand ls" -s q -l queue -d 'Only this queue' -r
+complete -c jobq -n "__fish_jobq_using_subcommand ls" -s t -l type -d 'Only jobs of this type' -r
 complete -c jobq -n "__fish_jobq_using_subcommand ls" -s s -l state -d 'Only jobs in this state' -r -f -a "scheduled\t''
 queued\t''
 active\t''
@@ -94,7 +95,6 @@ completed\t''
 dead\t''
 cancelled\t''
 failed\t'Failed at least once and waiting for its retry (state scheduled, attempt > 0)'"
-complete -c jobq -n "__fish_jobq_using_subcommand ls" -s t -l type -d 'Only jobs of this type' -r
 complete -c jobq -n "__fish_jobq_using_subcommand ls" -s n -l limit -d 'Jobs per page' -r
 complete -c jobq -n "__fish_jobq_using_subcommand ls" -l cursor -d 'Where the previous page stopped (printed by it)' -r
 complete -c jobq -n "__fish_jobq_using_subcommand ls" -l redis-url -d 'Redis to use: redis://[user:password@]host:port[/db], rediss:// for TLS, unix:///path/redis.sock' -r

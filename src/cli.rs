@@ -296,15 +296,29 @@ match than --limit, the next page's --cursor is printed on stderr (and as next_c
 #[derive(Debug, Args)]
 #[command(after_long_help = LS_EXAMPLES)]
 pub struct LsArgs {
-    /// Only this queue
-    #[arg(long, short = 'q', value_name = "NAME")]
-    pub queue: Option<String>,
+    #[command(flatten)]
+    pub select: SelectArgs,
     /// Only jobs in this state
     #[arg(long, short = 's', value_enum, value_name = "STATE")]
     pub state: Option<StateFilter>,
+    #[command(flatten)]
+    pub page: PageArgs,
+}
+
+/// Which queue and type a listing or bulk command looks at.
+#[derive(Debug, Args)]
+pub struct SelectArgs {
+    /// Only this queue
+    #[arg(long, short = 'q', value_name = "NAME")]
+    pub queue: Option<String>,
     /// Only jobs of this type
     #[arg(long = "type", short = 't', value_name = "TYPE")]
     pub job_type: Option<String>,
+}
+
+/// One page of a listing.
+#[derive(Debug, Args)]
+pub struct PageArgs {
     /// Jobs per page
     #[arg(long, short = 'n', default_value_t = 50, value_name = "N")]
     pub limit: u64,
@@ -377,18 +391,10 @@ pub enum DlqCommand {
 
 #[derive(Debug, Args)]
 pub struct DlqLsArgs {
-    /// Only this queue
-    #[arg(long, short = 'q', value_name = "NAME")]
-    pub queue: Option<String>,
-    /// Only jobs of this type
-    #[arg(long = "type", short = 't', value_name = "TYPE")]
-    pub job_type: Option<String>,
-    /// Jobs per page
-    #[arg(long, short = 'n', default_value_t = 50, value_name = "N")]
-    pub limit: u64,
-    /// Where the previous page stopped (printed by it)
-    #[arg(long, value_name = "CURSOR")]
-    pub cursor: Option<String>,
+    #[command(flatten)]
+    pub select: SelectArgs,
+    #[command(flatten)]
+    pub page: PageArgs,
 }
 
 const DRAIN_EXAMPLES: &str = "\
@@ -403,12 +409,8 @@ either still dead or requeued (or deleted), never both.";
 #[derive(Debug, Args)]
 #[command(after_long_help = DRAIN_EXAMPLES)]
 pub struct DlqDrainArgs {
-    /// Only this queue
-    #[arg(long, short = 'q', value_name = "NAME")]
-    pub queue: Option<String>,
-    /// Only jobs of this type
-    #[arg(long = "type", short = 't', value_name = "TYPE")]
-    pub job_type: Option<String>,
+    #[command(flatten)]
+    pub select: SelectArgs,
     /// At most this many jobs
     #[arg(long, short = 'n', value_name = "N")]
     pub limit: Option<u64>,

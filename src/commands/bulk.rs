@@ -10,6 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use jobq::cli::GlobalArgs;
 use jobq::error::{Error, Result};
 use jobq::exit::ExitStatus;
+use jobq::store::Batch;
 use serde::Serialize;
 
 use crate::output;
@@ -110,4 +111,67 @@ pub fn finish(moved: &Report, g: &GlobalArgs, verb: &str) -> Result<ExitStatus> 
         return Ok(ExitStatus::Interrupted);
     }
     Ok(ExitStatus::Success)
+}
+
+/// A part of a bulk command: `count` jobs of `queue` (of kind `what`, e.g. a state).
+pub struct Step<T> {
+    pub queue: String,
+    pub what: T,
+    pub count: u64,
+}
+
+/// How a bulk command talks about itself: "Requeue" / "requeued", "dead" jobs.
+pub struct Ask<'a> {
+    pub verb: &'a str,
+    pub done: &'a str,
+    pub what: &'a str,
+    pub yes: bool,
+    pub limit: Option<u64>,
+}
+
+/// Asks, then runs the `steps` batch by batch (`batch(step, start, n)` does one atomic
+/// batch of at most `n` jobs from index `start`), stopping between batches on Ctrl-C.
+pub async fn execute<T>(
+    steps: Vec<Step<T>>,
+    ask: Ask<'_>,
+    g: &GlobalArgs,
+    mut batch: impl AsyncFnMut(&Step<T>, u64, u64) -> Result<Batch>,
+) -> Result<ExitStatus> {
+    let steps: Vec<Step<T>> = steps.into_iter().filter(|s| s.count > 0).collect();
+    let total = steps
+        .iter()
+        .map(|s| s.count)
+        .sum::<u64>()
+        .min(ask.limit.unwrap_or(u64::MAX));
+    let mut queues: Vec<&String> = steps.iter().map(|s| &s.queue).collect();
+    queues.dedup();
+    if total == 0 {
+        output::note(format!("nothing {}: no {} jobs", ask.done, ask.what));
+        return finish(&Report::default(), g, ask.done);
+    }
+    let question = format!("{} {}?", ask.verb, describe(total, ask.what, queues.len()));
+    if !confirm(question, ask.yes).await? {
+        output::note(format!("nothing {}", ask.done));
+        return Ok(ExitStatus::Failure);
+    }
+    let stop = Interrupt::listen();
+    let bar = bar(total, ask.done);
+    let mut report = Report::default();
+    for step in &steps {
+        let mut start = 0;
+        while report.total < total && !stop.is_set() {
+            let n = BATCH.min(total - report.total);
+            let b = batch(step, start, n).await?;
+            report.total += b.done;
+            *report.queues.entry(step.queue.clone()).or_default() += b.done;
+            bar.inc(b.done);
+            start += b.passed;
+            if b.scanned < n {
+                break;
+            }
+        }
+    }
+    bar.finish_and_clear();
+    report.interrupted = stop.is_set() && report.total < total;
+    finish(&report, g, ask.done)
 }

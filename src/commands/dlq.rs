@@ -10,8 +10,8 @@ use super::ls::Filter;
 pub async fn run(cmd: DlqCommand, g: &GlobalArgs) -> Result<ExitStatus> {
     match cmd {
         DlqCommand::Ls(a) => {
-            let filter = Filter::new(Some(StateFilter::Dead), a.job_type)?;
-            super::ls::show(a.queue, filter, a.limit, a.cursor, g).await
+            let filter = Filter::new(Some(StateFilter::Dead), a.select.job_type)?;
+            super::ls::show(a.select.queue, filter, a.page, g).await
         }
         DlqCommand::Drain(a) => drain(a, g).await,
         DlqCommand::Purge(a) => purge(a, g).await,
@@ -27,17 +27,17 @@ fn check_limit(limit: Option<u64>) -> Result<()> {
 
 async fn drain(a: DlqDrainArgs, g: &GlobalArgs) -> Result<ExitStatus> {
     check_limit(a.limit)?;
-    let filter = Filter::new(Some(StateFilter::Dead), a.job_type)?;
+    let filter = Filter::new(Some(StateFilter::Dead), a.select.job_type)?;
     let store = super::connect(g).await?;
-    let queues = super::target_queues(&store, a.queue.as_deref()).await?;
+    let queues = super::target_queues(&store, a.select.queue.as_deref()).await?;
     super::retry::requeue_bulk(&store, &queues, &filter, a.limit, a.yes.yes, g).await
 }
 
 async fn purge(a: DlqDrainArgs, g: &GlobalArgs) -> Result<ExitStatus> {
     check_limit(a.limit)?;
-    let filter = Filter::new(Some(StateFilter::Dead), a.job_type)?;
+    let filter = Filter::new(Some(StateFilter::Dead), a.select.job_type)?;
     let store = super::connect(g).await?;
-    let queues = super::target_queues(&store, a.queue.as_deref()).await?;
+    let queues = super::target_queues(&store, a.select.queue.as_deref()).await?;
     let job_type = filter.job_type.as_deref();
     let ask = ("dead", a.yes.yes);
     super::purge::delete_bulk(&store, &queues, &[State::Dead], job_type, a.limit, ask, g).await

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use chrono::Utc;
 use serde::Serialize;
 
-use jobq::cli::{GlobalArgs, LsArgs, StateFilter};
+use jobq::cli::{GlobalArgs, LsArgs, PageArgs, StateFilter};
 use jobq::error::{Error, Result};
 use jobq::exit::ExitStatus;
 use jobq::job::{validate_name, Job, State};
@@ -102,18 +102,18 @@ struct Listing {
 }
 
 pub async fn run(args: LsArgs, g: &GlobalArgs) -> Result<ExitStatus> {
-    let filter = Filter::new(args.state, args.job_type)?;
-    show(args.queue, filter, args.limit, args.cursor, g).await
+    let filter = Filter::new(args.state, args.select.job_type)?;
+    show(args.select.queue, filter, args.page, g).await
 }
 
 /// Lists one page and prints it; shared with `jobq dlq ls`.
 pub async fn show(
     queue: Option<String>,
     filter: Filter,
-    limit: u64,
-    cursor: Option<String>,
+    page: PageArgs,
     g: &GlobalArgs,
 ) -> Result<ExitStatus> {
+    let PageArgs { limit, cursor } = page;
     if limit == 0 {
         return Err(Error::invalid("--limit must be at least 1"));
     }

@@ -6,9 +6,8 @@ use jobq::exit::ExitStatus;
 use jobq::job::State;
 use jobq::Store;
 
-use super::bulk::{self, Interrupt, Report, BATCH};
+use super::bulk::{self, Ask, Step};
 use super::ls::{self, Filter};
-use crate::output;
 
 pub async fn run(args: PurgeArgs, g: &GlobalArgs) -> Result<ExitStatus> {
     let states = match args.state {
@@ -84,49 +83,28 @@ pub async fn delete_bulk(
     ask: (&str, bool),
     g: &GlobalArgs,
 ) -> Result<ExitStatus> {
-    let mut plan = Vec::new();
+    let mut steps = Vec::new();
     for q in queues {
         for &st in states {
-            let n = count(store, q, st, job_type).await?;
-            if n > 0 {
-                plan.push((q.clone(), st, n));
-            }
+            let count = count(store, q, st, job_type).await?;
+            steps.push(Step {
+                queue: q.clone(),
+                what: st,
+                count,
+            });
         }
     }
-    let total = plan
-        .iter()
-        .map(|p| p.2)
-        .sum::<u64>()
-        .min(limit.unwrap_or(u64::MAX));
-    let mut queue_names: Vec<&String> = plan.iter().map(|p| &p.0).collect();
-    queue_names.dedup();
-    if total == 0 {
-        output::note(format!("nothing to delete: no {} jobs", ask.0));
-        return bulk::finish(&Report::default(), g, "deleted");
-    }
-    let question = format!("Delete {}?", bulk::describe(total, ask.0, queue_names.len()));
-    if !bulk::confirm(question, ask.1).await? {
-        output::note("nothing deleted");
-        return Ok(ExitStatus::Failure);
-    }
-    let stop = Interrupt::listen();
-    let bar = bulk::bar(total, "deleting");
-    let mut report = Report::default();
-    for (q, st, _) in &plan {
-        let mut start = 0;
-        while report.total < total && !stop.is_set() {
-            let n = BATCH.min(total - report.total);
-            let b = store.purge_batch(q, *st, start, n, job_type).await?;
-            report.total += b.done;
-            *report.queues.entry(q.clone()).or_default() += b.done;
-            bar.inc(b.done);
-            start += b.passed;
-            if b.scanned < n {
-                break;
-            }
-        }
-    }
-    bar.finish_and_clear();
-    report.interrupted = stop.is_set() && report.total < total;
-    bulk::finish(&report, g, "deleted")
+    let ask = Ask {
+        verb: "Delete",
+        done: "deleted",
+        what: ask.0,
+        yes: ask.1,
+        limit,
+    };
+    bulk::execute(steps, ask, g, async |step, start, n| {
+        store
+            .purge_batch(&step.queue, step.what, start, n, job_type)
+            .await
+    })
+    .await
 }

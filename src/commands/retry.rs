@@ -5,7 +5,7 @@ use jobq::error::Result;
 use jobq::exit::ExitStatus;
 use jobq::Store;
 
-use super::bulk::{self, Interrupt, Report, BATCH};
+use super::bulk::{self, Ask, Step};
 use super::ls::{self, Filter};
 use crate::output;
 
@@ -50,47 +50,27 @@ pub async fn requeue_bulk(
     g: &GlobalArgs,
 ) -> Result<ExitStatus> {
     let dead = filter.state == Some(StateFilter::Dead);
-    let mut plan = Vec::new();
+    let mut steps = Vec::new();
     for q in queues {
-        let n = ls::count(store, q, filter).await?;
-        if n > 0 {
-            plan.push((q.clone(), n));
-        }
+        let count = ls::count(store, q, filter).await?;
+        steps.push(Step {
+            queue: q.clone(),
+            what: (),
+            count,
+        });
     }
-    let total = plan
-        .iter()
-        .map(|p| p.1)
-        .sum::<u64>()
-        .min(limit.unwrap_or(u64::MAX));
-    if total == 0 {
-        output::note(format!("nothing to requeue: no {}", filter.describe(None)));
-        return bulk::finish(&Report::default(), g, "requeued");
-    }
-    let what = if dead { "dead" } else { "failed" };
-    let question = format!("Requeue {}?", bulk::describe(total, what, plan.len()));
-    if !bulk::confirm(question, yes).await? {
-        output::note("nothing requeued");
-        return Ok(ExitStatus::Failure);
-    }
-    let stop = Interrupt::listen();
-    let bar = bulk::bar(total, "requeueing");
-    let mut moved = Report::default();
-    for (q, _) in &plan {
-        let mut start = 0;
-        while moved.total < total && !stop.is_set() {
-            let left = total - moved.total;
-            let job_type = filter.job_type.as_deref();
-            let b = store.requeue_batch(q, dead, start, BATCH, job_type, left).await?;
-            moved.total += b.done;
-            *moved.queues.entry(q.clone()).or_default() += b.done;
-            bar.inc(b.done);
-            start += b.passed;
-            if b.scanned < BATCH {
-                break;
-            }
-        }
-    }
-    bar.finish_and_clear();
-    moved.interrupted = stop.is_set() && moved.total < total;
-    bulk::finish(&moved, g, "requeued")
+    let ask = Ask {
+        verb: "Requeue",
+        done: "requeued",
+        what: if dead { "dead" } else { "failed" },
+        yes,
+        limit,
+    };
+    let job_type = filter.job_type.as_deref();
+    bulk::execute(steps, ask, g, async |step, start, n| {
+        store
+            .requeue_batch(&step.queue, dead, start, n, job_type, n)
+            .await
+    })
+    .await
 }
