@@ -558,3 +558,109 @@ fn operator_commands_reject_bad_input_without_writing() {
         assert_eq!(redis.digest(), before, "{args:?} changed the keyspace");
     }
 }
+
+/// `n` dead jobs in `queue`, made by the library: enqueue, then a burst worker whose in-process
+/// handler fails every job permanently.
+fn many_dead_jobs(redis: &Redis, queue: &str, n: usize) -> Vec<String> {
+    use jobq::worker::{Outcome, Shutdown, Worker as LibWorker, WorkerConfig};
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let store = std::sync::Arc::new(
+            jobq::Store::connect(&redis.url(), "jobq", jobq::RetryPolicy::CLI)
+                .await
+                .unwrap(),
+        );
+        let mut ids = Vec::with_capacity(n);
+        for chunk in (0..n).collect::<Vec<_>>().chunks(200) {
+            let jobs = chunk
+                .iter()
+                .map(|i| jobq::NewJob::new("boom", queue, &serde_json::json!({ "i": i })));
+            let enqueued = futures_util::future::join_all(jobs.map(|j| {
+                let store = store.clone();
+                async move { store.enqueue(&j).await.unwrap().id().to_string() }
+            }))
+            .await;
+            ids.extend(enqueued);
+        }
+        let config = WorkerConfig {
+            queues: vec![queue.to_string()],
+            concurrency: 64,
+            burst: true,
+            ..WorkerConfig::default()
+        };
+        let handler = |_job, _control| async {
+            Outcome::Failed {
+                error: "boom".into(),
+                permanent: true,
+            }
+        };
+        LibWorker::new(store, config, std::sync::Arc::new(handler))
+            .run(Shutdown::default())
+            .await
+            .unwrap();
+        ids
+    })
+}
+
+#[test]
+fn ctrl_c_during_a_drain_leaves_every_job_either_dead_or_requeued() {
+    let redis = Redis::start();
+    const N: usize = 6000;
+    let ids = many_dead_jobs(&redis, "d", N);
+    let mut conn = redis.conn();
+    let zcard =
+        |c: &mut redis::Connection| -> usize { redis::cmd("ZCARD").arg("{jobq:d}:dead").query(c).unwrap() };
+    assert_eq!(zcard(&mut conn), N);
+    let child = jobq(&redis)
+        .args(["dlq", "drain", "--yes", "--json"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Interrupt once the first batch has landed.
+    wait_until("the drain to start", T, || zcard(&mut redis.conn()) < N);
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let r = Run::from(child.wait_with_output().unwrap());
+    assert!(r.code == 130 || r.code == 0, "{}: {}", r.code, r.stderr);
+    let report: Value = serde_json::from_str(&r.stdout).unwrap();
+    let dead: HashSet<String> = redis::cmd("ZRANGE")
+        .arg("{jobq:d}:dead")
+        .arg(0)
+        .arg(-1)
+        .query::<Vec<String>>(&mut conn)
+        .unwrap()
+        .into_iter()
+        .collect();
+    let queued: Vec<String> = redis::cmd("LRANGE")
+        .arg("{jobq:d}:queued")
+        .arg(0)
+        .arg(-1)
+        .query(&mut conn)
+        .unwrap();
+    let queued_set: HashSet<String> = queued.iter().cloned().collect();
+    assert_eq!(queued.len(), queued_set.len(), "no job requeued twice");
+    assert_eq!(report["total"].as_u64(), Some(queued.len() as u64));
+    assert_eq!(report["interrupted"], r.code == 130);
+    for id in &ids {
+        let state: String = redis::cmd("HGET")
+            .arg(format!("{{jobq:d}}:job:{id}"))
+            .arg("state")
+            .query(&mut conn)
+            .unwrap();
+        match (dead.contains(id), queued_set.contains(id)) {
+            (true, false) => assert_eq!(state, "dead"),
+            (false, true) => assert_eq!(state, "queued"),
+            other => panic!("job {id} is dead/queued = {other:?}"),
+        }
+    }
+    if r.code == 130 {
+        assert!(!dead.is_empty(), "interrupted before the end");
+        assert!(r.stderr.contains("interrupted"), "{}", r.stderr);
+    }
+}
