@@ -56,6 +56,10 @@ pub fn table(header: &[&str]) -> comfy_table::Table {
         .set_header(header.to_vec());
     if stdout_is_tty() {
         t.set_content_arrangement(ContentArrangement::Dynamic);
+        // The preset's inner border is a space already: one more between columns is enough.
+        for (i, c) in t.column_iter_mut().enumerate() {
+            c.set_padding((u16::from(i == 0), 1));
+        }
     } else {
         t.load_preset(presets::NOTHING).set_header(header.to_vec());
     }
@@ -90,4 +94,16 @@ pub fn thousands(n: u64) -> String {
         out.push(c);
     }
     out
+}
+
+/// On a terminal, only the last column gives way to the window's width (ids and numbers stay
+/// whole; the free text is cut). Pair with `Row::max_height(1)` for one line per row.
+pub fn fit_last_column(table: &mut comfy_table::Table) {
+    use comfy_table::ColumnConstraint;
+    let n = table.column_count();
+    for i in 0..n.saturating_sub(1) {
+        if let Some(c) = table.column_mut(i) {
+            c.set_constraint(ColumnConstraint::ContentWidth);
+        }
+    }
 }

@@ -216,31 +216,27 @@ pub async fn count(store: &Store, queue: &str, filter: &Filter) -> Result<u64> {
 }
 
 fn render(jobs: &[Job]) -> String {
-    let mut table = output::table(&[
-        "ID",
-        "TYPE",
-        "QUEUE",
-        "STATE",
-        "ATTEMPT",
-        "AGE",
-        "PROGRESS / LAST ERROR",
-    ]);
+    let mut table = output::table(&["ID", "TYPE", "QUEUE", "STATE", "ATTEMPT", "AGE", "DETAIL"]);
     for job in jobs {
         let age = job
             .created_at
             .and_then(|t| (Utc::now() - t).to_std().ok())
             .map(|d| output::span_ms(Some(d.as_millis() as u64)))
             .unwrap_or_else(|| "-".into());
-        table.add_row(vec![
+        let mut row = comfy_table::Row::from(vec![
             job.id.clone(),
             job.job_type.clone(),
             job.queue.clone(),
             job.state.to_string(),
             format!("{}/{}", job.attempt, job.max_attempts),
             age,
-            output::clip(&info(job), 60),
+            output::clip(&info(job), 200),
         ]);
+        // One line per job: on a terminal the last column is cut at the window's edge.
+        row.max_height(1);
+        table.add_row(row);
     }
+    output::fit_last_column(&mut table);
     table.to_string()
 }
 

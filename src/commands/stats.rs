@@ -95,7 +95,6 @@ fn print(report: &Report, json: bool, watch: bool) -> Result<()> {
 fn render(r: &Report) -> String {
     let mut t = output::table(&[
         "QUEUE",
-        "STATE",
         "QUEUED",
         "SCHEDULED",
         "ACTIVE",
@@ -106,16 +105,16 @@ fn render(r: &Report) -> String {
         "LAST MIN",
         "LATENCY",
     ]);
-    for q in r.queues.iter().chain(std::iter::once(&r.totals)) {
-        let state = match (q.queue.as_str(), q.paused) {
-            ("total", _) => "",
-            (_, true) => "paused",
-            _ => "running",
+    let rows = r.queues.iter().map(|q| (q, q.paused));
+    for (q, paused) in rows.chain([(&r.totals, false)]) {
+        let name = if paused {
+            format!("{} (paused)", q.queue)
+        } else {
+            q.queue.clone()
         };
         let n = |v: u64| output::thousands(v);
         t.add_row(vec![
-            q.queue.clone(),
-            state.to_string(),
+            name,
             n(q.queued),
             n(q.scheduled),
             n(q.active),
@@ -131,6 +130,8 @@ fn render(r: &Report) -> String {
         1 => "1 live worker".to_string(),
         n => format!("{n} live workers"),
     };
+    // Numbers never wrap: a narrow window scrolls sideways rather than splitting them.
+    t.set_content_arrangement(comfy_table::ContentArrangement::Disabled);
     format!("{t}\n{workers}\n\n{}", days(&r.totals.days))
 }
 

@@ -39,16 +39,19 @@ fn render(workers: &[WorkerInfo]) -> String {
         "HEARTBEAT",
     ]);
     for w in workers {
-        t.add_row(vec![
+        let mut row = comfy_table::Row::from(vec![
             w.id.clone(),
             w.host.clone(),
             w.pid.to_string(),
             w.queues.join(","),
             format!("{}/{}", w.jobs.len(), w.concurrency),
-            output::clip(&w.jobs.join(" "), 80),
             ago(w.started_at),
             format!("{} ago", ago(w.heartbeat_at)),
+            w.jobs.join(" "),
         ]);
+        row.max_height(1);
+        t.add_row(row);
     }
+    output::fit_last_column(&mut t);
     t.to_string()
 }

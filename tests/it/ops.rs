@@ -198,16 +198,23 @@ struct Tmux {
 
 impl Tmux {
     fn start(redis: &Redis, command: &str) -> Tmux {
-        let socket = format!(
-            "jobq-test-{}",
-            redis.dir.path().file_name().unwrap().to_string_lossy()
-        );
+        // A server of its own per session: reusing a socket races with the last one's exit.
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = redis
+            .dir
+            .path()
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let socket = format!("jobq-test-{dir}-{n}");
         let shell = format!(
             "JOBQ_REDIS_URL='{}' {} ; echo EXIT=$? ; sleep 600",
             redis.url(),
             command
         );
-        let ok = Command::new("tmux")
+        let out = Command::new("tmux")
             .args([
                 "-L",
                 &socket,
@@ -220,10 +227,13 @@ impl Tmux {
                 &shell,
             ])
             .env_remove("TMUX")
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "tmux new-session failed");
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "tmux new-session failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         Tmux { socket }
     }
 
@@ -366,8 +376,7 @@ fn stats_json_equals_the_ground_truth_of_a_scenario() {
     // The human table has a row per queue and a totals row.
     let text = run(jobq(&redis).arg("stats")).ok().stdout;
     assert!(
-        text.lines()
-            .any(|l| l.trim_start().starts_with("s ") && l.contains("paused")),
+        text.lines().any(|l| l.trim_start().starts_with("s (paused) ")),
         "{text}"
     );
     assert!(
@@ -663,4 +672,34 @@ fn ctrl_c_during_a_drain_leaves_every_job_either_dead_or_requeued() {
         assert!(!dead.is_empty(), "interrupted before the end");
         assert!(r.stderr.contains("interrupted"), "{}", r.stderr);
     }
+}
+
+#[test]
+fn a_cancelled_job_whose_worker_died_ends_cancelled_not_requeued() {
+    let redis = Redis::start();
+    let ran = redis.dir.path().join("ran");
+    let h = script(
+        redis.dir.path(),
+        "slow.sh",
+        &format!("echo $JOBQ_JOB_ID >> {}\nexec sleep 300", ran.display()),
+    );
+    let args = [
+        "--queues",
+        "normal",
+        "--exec",
+        h.to_str().unwrap(),
+        "--lease",
+        "1s",
+    ];
+    let w = Worker::start(&redis, &args);
+    let id = enqueue(&redis, &["slow"]);
+    wait_until("handler to start", T, || ledger(&ran).len() == 1);
+    w.signal(libc::SIGKILL);
+    drop(w);
+    let r = run(jobq(&redis).args(["cancel", &id])).ok();
+    assert!(r.stdout.contains("cancelling"), "{}", r.stdout);
+    // Another worker recovers the expired lease: the job ends cancelled instead of running again.
+    let _w2 = Worker::start(&redis, &args);
+    wait_for_state(&redis, &id, "cancelled", T);
+    assert_eq!(ledger(&ran).len(), 1, "ran once");
 }
