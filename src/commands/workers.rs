@@ -34,9 +34,9 @@ fn render(workers: &[WorkerInfo]) -> String {
         "PID",
         "QUEUES",
         "BUSY",
-        "JOBS",
         "UPTIME",
         "HEARTBEAT",
+        "JOBS",
     ]);
     for w in workers {
         let mut row = comfy_table::Row::from(vec![
