@@ -30,7 +30,8 @@ pub async fn confirm(question: String, yes: bool) -> Result<bool> {
             question.trim_end_matches('?')
         )));
     }
-    // dialoguer blocks on the terminal: keep it off the async runtime's threads.
+    // dialoguer blocks on the terminal: keep it off the async runtime's threads. On Ctrl-C it
+    // restores the terminal and re-raises SIGINT: the process ends with 130, nothing changed.
     let answer = tokio::task::spawn_blocking(move || {
         dialoguer::Confirm::new()
             .with_prompt(question)
@@ -40,8 +41,7 @@ pub async fn confirm(question: String, yes: bool) -> Result<bool> {
     .await
     .map_err(|e| Error::Io(format!("confirmation prompt failed: {e}")))?;
     match answer {
-        Ok(Some(yes)) => Ok(yes),
-        Ok(None) => Ok(false),
+        Ok(answer) => Ok(answer == Some(true)),
         Err(e) => Err(Error::Io(format!("confirmation prompt failed: {e}"))),
     }
 }

@@ -280,6 +280,13 @@ fn drain_asks_on_a_terminal_and_does_what_the_answer_says() {
         tmux.wait_for("EXIT=1");
     }
     assert_eq!(redis.digest(), before, "answering no changes nothing");
+    {
+        let tmux = Tmux::start(&redis, &format!("{bin} dlq drain"));
+        tmux.wait_for("Requeue 2 dead jobs from 1 queue?");
+        tmux.keys("C-c");
+        tmux.wait_for("EXIT=130");
+    }
+    assert_eq!(redis.digest(), before, "Ctrl-C at the prompt changes nothing");
     let tmux = Tmux::start(&redis, &format!("{bin} dlq drain"));
     tmux.wait_for("Requeue 2 dead jobs from 1 queue? [y/N]");
     tmux.keys("y");
