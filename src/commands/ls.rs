@@ -48,10 +48,13 @@ impl Filter {
 
     /// `job` was read from the set of `state`; it counts if it is still there and matches.
     fn matches(&self, job: &Job, state: State) -> bool {
+        self.matches_head(&(job.state, job.job_type.clone(), job.attempt), state)
+    }
+
+    /// The same test on a job's (state, type, attempt).
+    fn matches_head(&self, (st, ty, attempt): &(State, String, u32), state: State) -> bool {
         let failed_only = self.state.is_some_and(|s| s.state().1);
-        job.state == state
-            && (!failed_only || job.attempt > 0)
-            && self.job_type.as_ref().is_none_or(|t| *t == job.job_type)
+        *st == state && (!failed_only || *attempt > 0) && self.job_type.as_ref().is_none_or(|t| t == ty)
     }
 
     /// "dead send_email jobs in queue high" for messages.
@@ -197,15 +200,25 @@ async fn list(
     })
 }
 
-/// How many jobs of `queue` match `filter` (a paged scan; counts only, nothing kept).
+/// How many jobs of `queue` match `filter`: the size of the set when only the state matters,
+/// otherwise a paged scan of states and types (nothing kept, no payloads read).
 pub async fn count(store: &Store, queue: &str, filter: &Filter) -> Result<u64> {
+    if let (Some(sf), None) = (filter.state, &filter.job_type) {
+        if let Some(n) = state_count(store, queue, sf).await? {
+            return Ok(n);
+        }
+    }
     let mut n = 0;
     for state in filter.states() {
         let mut index = 0;
         loop {
             let ids = store.page_ids(queue, state, index, PAGE).await?;
-            let page = store.jobs(queue, &ids).await?;
-            n += page.iter().flatten().filter(|j| filter.matches(j, state)).count() as u64;
+            let heads = store.job_heads(queue, &ids).await?;
+            n += heads
+                .iter()
+                .flatten()
+                .filter(|h| filter.matches_head(h, state))
+                .count() as u64;
             if (ids.len() as u64) < PAGE {
                 break;
             }
@@ -213,6 +226,20 @@ pub async fn count(store: &Store, queue: &str, filter: &Filter) -> Result<u64> {
         }
     }
     Ok(n)
+}
+
+/// The number of jobs in a state, from `stats`, when no scan is needed.
+async fn state_count(store: &Store, queue: &str, sf: StateFilter) -> Result<Option<u64>> {
+    let s = store.queue_stats(queue).await?;
+    Ok(match sf {
+        StateFilter::Queued => Some(s.queued),
+        StateFilter::Scheduled => Some(s.scheduled),
+        StateFilter::Active => Some(s.active),
+        StateFilter::Dead => Some(s.dead),
+        StateFilter::Cancelled => Some(s.cancelled),
+        StateFilter::Completed => Some(s.completed),
+        StateFilter::Failed => None,
+    })
 }
 
 fn render(jobs: &[Job]) -> String {

@@ -57,19 +57,8 @@ fn filter_of(state: State) -> StateFilter {
 
 /// How many jobs of `queue` in `state` (of `job_type`) there are.
 async fn count(store: &Store, queue: &str, state: State, job_type: Option<&str>) -> Result<u64> {
-    if let Some(t) = job_type {
-        let filter = Filter::new(Some(filter_of(state)), Some(t.to_string()))?;
-        return ls::count(store, queue, &filter).await;
-    }
-    let s = store.queue_stats(queue).await?;
-    Ok(match state {
-        State::Queued => s.queued,
-        State::Scheduled => s.scheduled,
-        State::Dead => s.dead,
-        State::Cancelled => s.cancelled,
-        State::Completed => s.completed,
-        State::Active => 0,
-    })
+    let filter = Filter::new(Some(filter_of(state)), job_type.map(str::to_string))?;
+    ls::count(store, queue, &filter).await
 }
 
 /// Deletes the jobs of `states` in `queues` (of `job_type`, at most `limit`) after confirmation.

@@ -396,6 +396,36 @@ impl Store {
         Ok(ids)
     }
 
+    /// State, type and attempt of many jobs of one queue (one pipelined round trip; no
+    /// payloads, so counting a large set stays cheap). `None` for expired ones.
+    pub async fn job_heads(&self, queue: &str, ids: &[String]) -> Result<Vec<Option<(State, String, u32)>>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let qk = self.keys().queue(queue);
+        let mut pipe = redis::pipe();
+        for id in ids {
+            pipe.cmd("HMGET")
+                .arg(qk.job(id))
+                .arg("state")
+                .arg("type")
+                .arg("attempt");
+        }
+        let rows: Vec<(Option<String>, Option<String>, Option<u32>)> = self
+            .run(|mut conn| {
+                let pipe = &pipe;
+                async move { pipe.query_async(&mut conn).await }
+            })
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(st, ty, at)| {
+                let st = st?.parse::<State>().ok()?;
+                Some((st, ty.unwrap_or_default(), at.unwrap_or(0)))
+            })
+            .collect())
+    }
+
     /// Reads many jobs of one queue in one pipelined round trip; `None` for expired ones.
     pub async fn jobs(&self, queue: &str, ids: &[String]) -> Result<Vec<Option<Job>>> {
         if ids.is_empty() {
