@@ -33,6 +33,8 @@ pub async fn run(args: StatsArgs, g: &GlobalArgs) -> Result<ExitStatus> {
         print(&report, g.json, false)?;
         return Ok(ExitStatus::Success);
     };
+    // One Ctrl-C listener for the whole watch, so a press while a screen is read is not lost.
+    let mut ctrl_c = std::pin::pin!(tokio::signal::ctrl_c());
     loop {
         // New queues appear while watching all of them.
         let queues = match args.queue {
@@ -43,7 +45,7 @@ pub async fn run(args: StatsArgs, g: &GlobalArgs) -> Result<ExitStatus> {
         print(&report, g.json, true)?;
         tokio::select! {
             _ = tokio::time::sleep(interval) => {}
-            _ = tokio::signal::ctrl_c() => return Ok(ExitStatus::Interrupted),
+            _ = &mut ctrl_c => return Ok(ExitStatus::Interrupted),
         }
     }
 }

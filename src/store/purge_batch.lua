@@ -36,4 +36,5 @@ end
 if kind == 'list' then
   add_stale(stats, -stale)
 end
+-- event: purged (one per deleted job)
 return { deleted, passed, #ids }

@@ -710,3 +710,56 @@ fn a_cancelled_job_whose_worker_died_ends_cancelled_not_requeued() {
     wait_for_state(&redis, &id, "cancelled", T);
     assert_eq!(ledger(&ran).len(), 1, "ran once");
 }
+
+#[test]
+fn ls_cursor_walks_every_queue_and_state_once() {
+    let redis = Redis::start();
+    let mut expected = HashSet::new();
+    for q in ["a", "b", "c"] {
+        for _ in 0..3 {
+            expected.insert(enqueue(&redis, &["t", "--queue", q]));
+        }
+        expected.insert(enqueue(&redis, &["t", "--queue", q, "--delay", "1h"]));
+    }
+    expected.extend(dead_jobs(&redis, "b", "boom", 2));
+    let everything = ids_of(&json(&redis, &["ls", "--limit", "1000"]));
+    assert_eq!(everything.iter().cloned().collect::<HashSet<_>>(), expected);
+    let mut paged = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut args = vec!["ls", "--limit", "3"];
+        if let Some(c) = &cursor {
+            args.extend(["--cursor", c]);
+        }
+        let page = json(&redis, &args);
+        paged.extend(ids_of(&page));
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(
+        paged, everything,
+        "pages of 3 list the same jobs in the same order"
+    );
+}
+
+#[test]
+fn stats_watch_redraws_on_a_terminal() {
+    let redis = Redis::start();
+    enqueue(&redis, &["t", "--queue", "w"]);
+    let bin = env!("CARGO_BIN_EXE_jobq");
+    let tmux = Tmux::start(&redis, &format!("{bin} stats --watch 200ms"));
+    tmux.wait_for("LAST 7 DAYS");
+    run(jobq(&redis).args(["pause", "w"])).ok();
+    tmux.wait_for("w (paused)");
+    // Redrawn in place: one table on the screen, not one per interval.
+    assert_eq!(
+        tmux.screen().matches("LAST 7 DAYS").count(),
+        1,
+        "{}",
+        tmux.screen()
+    );
+    tmux.keys("C-c");
+    tmux.wait_for("EXIT=130");
+}
