@@ -408,7 +408,11 @@ impl Worker {
                     m = messages.next() => m,
                     _ = stop.cancelled() => return,
                 };
-                let Some(msg) = msg else { break }; // connection lost: subscribe again
+                let Some(msg) = msg else {
+                    // Connection lost: subscribe again after a pause (the heartbeat covers the gap).
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    break;
+                };
                 let id: String = msg.get_payload().unwrap_or_default();
                 if self.running.lock().unwrap().contains_key(&id) {
                     if let Err(e) = self.renew_leases().await {
