@@ -198,17 +198,16 @@ struct Tmux {
 
 impl Tmux {
     fn start(redis: &Redis, command: &str) -> Tmux {
-        // A server of its own per session: reusing a socket races with the last one's exit.
+        // A server of its own per session (reusing a socket races with the last one's exit),
+        // its socket in the test's temp dir, which goes away with the test.
         static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let dir = redis
+        let socket = redis
             .dir
             .path()
-            .file_name()
-            .unwrap()
-            .to_string_lossy()
-            .into_owned();
-        let socket = format!("jobq-test-{dir}-{n}");
+            .join(format!("tmux-{n}.sock"))
+            .display()
+            .to_string();
         let shell = format!(
             "JOBQ_REDIS_URL='{}' {} ; echo EXIT=$? ; sleep 600",
             redis.url(),
@@ -216,7 +215,7 @@ impl Tmux {
         );
         let out = Command::new("tmux")
             .args([
-                "-L",
+                "-S",
                 &socket,
                 "new-session",
                 "-d",
@@ -239,7 +238,7 @@ impl Tmux {
 
     fn screen(&self) -> String {
         let out = Command::new("tmux")
-            .args(["-L", &self.socket, "capture-pane", "-p"])
+            .args(["-S", &self.socket, "capture-pane", "-p"])
             .output()
             .unwrap();
         String::from_utf8_lossy(&out.stdout).into_owned()
@@ -247,7 +246,7 @@ impl Tmux {
 
     fn keys(&self, keys: &str) {
         Command::new("tmux")
-            .args(["-L", &self.socket, "send-keys", keys])
+            .args(["-S", &self.socket, "send-keys", keys])
             .status()
             .unwrap();
     }
@@ -262,7 +261,7 @@ impl Tmux {
 impl Drop for Tmux {
     fn drop(&mut self) {
         let _ = Command::new("tmux")
-            .args(["-L", &self.socket, "kill-server"])
+            .args(["-S", &self.socket, "kill-server"])
             .status();
     }
 }
