@@ -762,3 +762,33 @@ fn stats_watch_redraws_on_a_terminal() {
     tmux.keys("C-c");
     tmux.wait_for("EXIT=130");
 }
+
+#[test]
+fn workers_drop_per_day_counters_past_their_retention() {
+    let redis = Redis::start();
+    let id = enqueue(&redis, &["t", "--queue", "r"]);
+    run(jobq(&redis).args(["worker", "--burst", "--queues", "r", "--exec", "true"])).ok();
+    assert_eq!(state(&redis, &id), "completed");
+    // Counters as an old deployment would have left them (no job API writes past days).
+    let old = ["processed:2000-01-01", "failed:2000-01-01", "dead:2000-01-02"];
+    for f in old {
+        let _: () = redis::cmd("HSET")
+            .arg("{jobq:r}:stats")
+            .arg(f)
+            .arg(7)
+            .query(&mut redis.conn())
+            .unwrap();
+    }
+    let _w = Worker::start(&redis, &["--queues", "r", "--exec", "true"]);
+    wait_until("old day fields to go", T, || {
+        let h = hgetall(&redis, "{jobq:r}:stats");
+        old.iter().all(|f| !h.contains_key(*f))
+    });
+    let h = hgetall(&redis, "{jobq:r}:stats");
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    assert_eq!(
+        h.get(&format!("processed:{today}")).map(String::as_str),
+        Some("1")
+    );
+    assert_eq!(h.get("processed").map(String::as_str), Some("1"));
+}
