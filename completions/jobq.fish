@@ -38,6 +38,15 @@ complete -c jobq -n "__fish_jobq_needs_command" -f -a "progress" -d 'Report the 
 complete -c jobq -n "__fish_jobq_needs_command" -f -a "watch" -d 'Show a job\'s progress live until it ends; without an id, every running job'
 complete -c jobq -n "__fish_jobq_needs_command" -f -a "wait" -d 'Block until jobs have ended; the exit code says how they ended'
 complete -c jobq -n "__fish_jobq_needs_command" -f -a "tail" -d 'Print job events one per line: the recent past, then (with --follow) live'
+complete -c jobq -n "__fish_jobq_needs_command" -f -a "ls" -d 'List jobs by queue, state and type, a page at a time'
+complete -c jobq -n "__fish_jobq_needs_command" -f -a "retry" -d 'Requeue failed, dead or cancelled jobs now'
+complete -c jobq -n "__fish_jobq_needs_command" -f -a "cancel" -d 'Cancel scheduled, queued or running jobs'
+complete -c jobq -n "__fish_jobq_needs_command" -f -a "dlq" -d 'The dead-letter queue: list, requeue (drain) or delete (purge) dead jobs'
+complete -c jobq -n "__fish_jobq_needs_command" -f -a "pause" -d 'Stop workers from taking new jobs from a queue (running jobs finish)'
+complete -c jobq -n "__fish_jobq_needs_command" -f -a "resume" -d 'Let workers take jobs from a paused queue again'
+complete -c jobq -n "__fish_jobq_needs_command" -f -a "purge" -d 'Delete the jobs of a queue that are in one state (or all but running ones)'
+complete -c jobq -n "__fish_jobq_needs_command" -f -a "stats" -d 'One table with the health of every queue, the last 7 days and the live worker count'
+complete -c jobq -n "__fish_jobq_needs_command" -f -a "workers" -d 'Live workers: queues, busy slots and the jobs they run, uptime, last heartbeat'
 complete -c jobq -n "__fish_jobq_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c jobq -n "__fish_jobq_using_subcommand enqueue" -s d -l data -d 'Payload: JSON text, @FILE to read a file, or - to read stdin' -r
 complete -c jobq -n "__fish_jobq_using_subcommand enqueue" -s p -l priority -d 'Standard queue to use' -r -f -a "high\t''
@@ -120,13 +129,130 @@ complete -c jobq -n "__fish_jobq_using_subcommand tail" -s f -l follow -d 'After
 complete -c jobq -n "__fish_jobq_using_subcommand tail" -l json -d 'Print JSON on stdout instead of text for humans'
 complete -c jobq -n "__fish_jobq_using_subcommand tail" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c jobq -n "__fish_jobq_using_subcommand tail" -s V -l version -d 'Print version'
-complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo doctor progress watch wait tail help" -f -a "enqueue" -d 'Add a job to a queue and print its id'
-complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo doctor progress watch wait tail help" -f -a "worker" -d 'Run jobs from one or more queues with handler programs'
-complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo doctor progress watch wait tail help" -f -a "inspect" -d 'Show everything about one job: state, attempts, times, result, errors'
-complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo doctor progress watch wait tail help" -f -a "demo" -d 'Start a private redis-server, run sample jobs through a worker, show what happened'
-complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo doctor progress watch wait tail help" -f -a "doctor" -d 'Check Redis settings and the queues for what can lose or strand jobs (exit 8 if unhealthy)'
-complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo doctor progress watch wait tail help" -f -a "progress" -d 'Report the running job\'s progress from inside a handler (uses JOBQ_JOB_ID and JOBQ_LEASE)'
-complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo doctor progress watch wait tail help" -f -a "watch" -d 'Show a job\'s progress live until it ends; without an id, every running job'
-complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo doctor progress watch wait tail help" -f -a "wait" -d 'Block until jobs have ended; the exit code says how they ended'
-complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo doctor progress watch wait tail help" -f -a "tail" -d 'Print job events one per line: the recent past, then (with --follow) live'
-complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo doctor progress watch wait tail help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c jobq -n "__fish_jobq_using_subcommand ls" -s q -l queue -d 'Only this queue' -r
+complete -c jobq -n "__fish_jobq_using_subcommand ls" -s t -l type -d 'Only jobs of this type' -r
+complete -c jobq -n "__fish_jobq_using_subcommand ls" -s s -l state -d 'Only jobs in this state' -r -f -a "scheduled\t''
+queued\t''
+active\t''
+completed\t''
+dead\t''
+cancelled\t''
+failed\t'Failed at least once and waiting for its retry (state scheduled, attempt > 0)'"
+complete -c jobq -n "__fish_jobq_using_subcommand ls" -s n -l limit -d 'Jobs per page' -r
+complete -c jobq -n "__fish_jobq_using_subcommand ls" -l cursor -d 'Where the previous page stopped (printed by it)' -r
+complete -c jobq -n "__fish_jobq_using_subcommand ls" -l redis-url -d 'Redis to use: redis://[user:password@]host:port[/db], rediss:// for TLS, unix:///path/redis.sock' -r
+complete -c jobq -n "__fish_jobq_using_subcommand ls" -l namespace -d 'Key namespace; tenants sharing one Redis use different namespaces' -r
+complete -c jobq -n "__fish_jobq_using_subcommand ls" -l json -d 'Print JSON on stdout instead of text for humans'
+complete -c jobq -n "__fish_jobq_using_subcommand ls" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c jobq -n "__fish_jobq_using_subcommand ls" -s V -l version -d 'Print version'
+complete -c jobq -n "__fish_jobq_using_subcommand retry" -s s -l state -d 'Requeue every job in this state instead (asks first)' -r -f -a "dead\t'In the dead-letter queue'
+failed\t'Waiting for an automatic retry'"
+complete -c jobq -n "__fish_jobq_using_subcommand retry" -s q -l queue -d 'With --state: only this queue' -r
+complete -c jobq -n "__fish_jobq_using_subcommand retry" -s t -l type -d 'With --state: only jobs of this type' -r
+complete -c jobq -n "__fish_jobq_using_subcommand retry" -l redis-url -d 'Redis to use: redis://[user:password@]host:port[/db], rediss:// for TLS, unix:///path/redis.sock' -r
+complete -c jobq -n "__fish_jobq_using_subcommand retry" -l namespace -d 'Key namespace; tenants sharing one Redis use different namespaces' -r
+complete -c jobq -n "__fish_jobq_using_subcommand retry" -s y -l yes -d 'Do it without asking (required when not on a terminal)'
+complete -c jobq -n "__fish_jobq_using_subcommand retry" -l json -d 'Print JSON on stdout instead of text for humans'
+complete -c jobq -n "__fish_jobq_using_subcommand retry" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c jobq -n "__fish_jobq_using_subcommand retry" -s V -l version -d 'Print version'
+complete -c jobq -n "__fish_jobq_using_subcommand cancel" -l redis-url -d 'Redis to use: redis://[user:password@]host:port[/db], rediss:// for TLS, unix:///path/redis.sock' -r
+complete -c jobq -n "__fish_jobq_using_subcommand cancel" -l namespace -d 'Key namespace; tenants sharing one Redis use different namespaces' -r
+complete -c jobq -n "__fish_jobq_using_subcommand cancel" -l json -d 'Print JSON on stdout instead of text for humans'
+complete -c jobq -n "__fish_jobq_using_subcommand cancel" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c jobq -n "__fish_jobq_using_subcommand cancel" -s V -l version -d 'Print version'
+complete -c jobq -n "__fish_jobq_using_subcommand dlq; and not __fish_seen_subcommand_from ls drain purge help" -l redis-url -d 'Redis to use: redis://[user:password@]host:port[/db], rediss:// for TLS, unix:///path/redis.sock' -r
+complete -c jobq -n "__fish_jobq_using_subcommand dlq; and not __fish_seen_subcommand_from ls drain purge help" -l namespace -d 'Key namespace; tenants sharing one Redis use different namespaces' -r
+complete -c jobq -n "__fish_jobq_using_subcommand dlq; and not __fish_seen_subcommand_from ls drain purge help" -l json -d 'Print JSON on stdout instead of text for humans'
+complete -c jobq -n "__fish_jobq_using_subcommand dlq; and not __fish_seen_subcommand_from ls drain purge help" -s h -l help -d 'Print help'
+complete -c jobq -n "__fish_jobq_using_subcommand dlq; and not __fish_seen_subcommand_from ls drain purge help" -s V -l version -d 'Print version'
+complete -c jobq -n "__fish_jobq_using_subcommand dlq; and not __fish_seen_subcommand_from ls drain purge help" -f -a "ls" -d 'List dead jobs, newest first'
+complete -c jobq -n "__fish_jobq_using_subcommand dlq; and not __fish_seen_subcommand_from ls drain purge help" -f -a "drain" -d 'Requeue dead jobs with their attempts reset (asks first)'
+complete -c jobq -n "__fish_jobq_using_subcommand dlq; and not __fish_seen_subcommand_from ls drain purge help" -f -a "purge" -d 'Delete dead jobs (asks first)'
+complete -c jobq -n "__fish_jobq_using_subcommand dlq; and not __fish_seen_subcommand_from ls drain purge help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c jobq -n "__fish_jobq_using_subcommand dlq; and __fish_seen_subcommand_from ls" -s q -l queue -d 'Only this queue' -r
+complete -c jobq -n "__fish_jobq_using_subcommand dlq; and __fish_seen_subcommand_from ls" -s t -l type -d 'Only jobs of this type' -r
+complete -c jobq -n "__fish_jobq_using_subcommand dlq; and __fish_seen_subcommand_from ls" -s n -l limit -d 'Jobs per page' -r
+complete -c jobq -n "__fish_jobq_using_subcommand dlq; and __fish_seen_subcommand_from ls" -l cursor -d 'Where the previous page stopped (printed by it)' -r
+complete -c jobq -n "__fish_jobq_using_subcommand dlq; and __fish_seen_subcommand_from ls" -l redis-url -d 'Redis to use: redis://[user:password@]host:port[/db], rediss:// for TLS, unix:///path/redis.sock' -r
+complete -c jobq -n "__fish_jobq_using_subcommand dlq; and __fish_seen_subcommand_from ls" -l namespace -d 'Key namespace; tenants sharing one Redis use different namespaces' -r
+complete -c jobq -n "__fish_jobq_using_subcommand dlq; and __fish_seen_subcommand_from ls" -l json -d 'Print JSON on stdout instead of text for humans'
+complete -c jobq -n "__fish_jobq_using_subcommand dlq; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
+complete -c jobq -n "__fish_jobq_using_subcommand dlq; and __fish_seen_subcommand_from ls" -s V -l version -d 'Print version'
+complete -c jobq -n "__fish_jobq_using_subcommand dlq; and __fish_seen_subcommand_from drain" -s q -l queue -d 'Only this queue' -r
+complete -c jobq -n "__fish_jobq_using_subcommand dlq; and __fish_seen_subcommand_from drain" -s t -l type -d 'Only jobs of this type' -r
+complete -c jobq -n "__fish_jobq_using_subcommand dlq; and __fish_seen_subcommand_from drain" -s n -l limit -d 'At most this many jobs' -r
+complete -c jobq -n "__fish_jobq_using_subcommand dlq; and __fish_seen_subcommand_from drain" -l redis-url -d 'Redis to use: redis://[user:password@]host:port[/db], rediss:// for TLS, unix:///path/redis.sock' -r
+complete -c jobq -n "__fish_jobq_using_subcommand dlq; and __fish_seen_subcommand_from drain" -l namespace -d 'Key namespace; tenants sharing one Redis use different namespaces' -r
+complete -c jobq -n "__fish_jobq_using_subcommand dlq; and __fish_seen_subcommand_from drain" -s y -l yes -d 'Do it without asking (required when not on a terminal)'
+complete -c jobq -n "__fish_jobq_using_subcommand dlq; and __fish_seen_subcommand_from drain" -l json -d 'Print JSON on stdout instead of text for humans'
+complete -c jobq -n "__fish_jobq_using_subcommand dlq; and __fish_seen_subcommand_from drain" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c jobq -n "__fish_jobq_using_subcommand dlq; and __fish_seen_subcommand_from drain" -s V -l version -d 'Print version'
+complete -c jobq -n "__fish_jobq_using_subcommand dlq; and __fish_seen_subcommand_from purge" -s q -l queue -d 'Only this queue' -r
+complete -c jobq -n "__fish_jobq_using_subcommand dlq; and __fish_seen_subcommand_from purge" -s t -l type -d 'Only jobs of this type' -r
+complete -c jobq -n "__fish_jobq_using_subcommand dlq; and __fish_seen_subcommand_from purge" -s n -l limit -d 'At most this many jobs' -r
+complete -c jobq -n "__fish_jobq_using_subcommand dlq; and __fish_seen_subcommand_from purge" -l redis-url -d 'Redis to use: redis://[user:password@]host:port[/db], rediss:// for TLS, unix:///path/redis.sock' -r
+complete -c jobq -n "__fish_jobq_using_subcommand dlq; and __fish_seen_subcommand_from purge" -l namespace -d 'Key namespace; tenants sharing one Redis use different namespaces' -r
+complete -c jobq -n "__fish_jobq_using_subcommand dlq; and __fish_seen_subcommand_from purge" -s y -l yes -d 'Do it without asking (required when not on a terminal)'
+complete -c jobq -n "__fish_jobq_using_subcommand dlq; and __fish_seen_subcommand_from purge" -l json -d 'Print JSON on stdout instead of text for humans'
+complete -c jobq -n "__fish_jobq_using_subcommand dlq; and __fish_seen_subcommand_from purge" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c jobq -n "__fish_jobq_using_subcommand dlq; and __fish_seen_subcommand_from purge" -s V -l version -d 'Print version'
+complete -c jobq -n "__fish_jobq_using_subcommand dlq; and __fish_seen_subcommand_from help" -f -a "ls" -d 'List dead jobs, newest first'
+complete -c jobq -n "__fish_jobq_using_subcommand dlq; and __fish_seen_subcommand_from help" -f -a "drain" -d 'Requeue dead jobs with their attempts reset (asks first)'
+complete -c jobq -n "__fish_jobq_using_subcommand dlq; and __fish_seen_subcommand_from help" -f -a "purge" -d 'Delete dead jobs (asks first)'
+complete -c jobq -n "__fish_jobq_using_subcommand dlq; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c jobq -n "__fish_jobq_using_subcommand pause" -l redis-url -d 'Redis to use: redis://[user:password@]host:port[/db], rediss:// for TLS, unix:///path/redis.sock' -r
+complete -c jobq -n "__fish_jobq_using_subcommand pause" -l namespace -d 'Key namespace; tenants sharing one Redis use different namespaces' -r
+complete -c jobq -n "__fish_jobq_using_subcommand pause" -l json -d 'Print JSON on stdout instead of text for humans'
+complete -c jobq -n "__fish_jobq_using_subcommand pause" -s h -l help -d 'Print help'
+complete -c jobq -n "__fish_jobq_using_subcommand pause" -s V -l version -d 'Print version'
+complete -c jobq -n "__fish_jobq_using_subcommand resume" -l redis-url -d 'Redis to use: redis://[user:password@]host:port[/db], rediss:// for TLS, unix:///path/redis.sock' -r
+complete -c jobq -n "__fish_jobq_using_subcommand resume" -l namespace -d 'Key namespace; tenants sharing one Redis use different namespaces' -r
+complete -c jobq -n "__fish_jobq_using_subcommand resume" -l json -d 'Print JSON on stdout instead of text for humans'
+complete -c jobq -n "__fish_jobq_using_subcommand resume" -s h -l help -d 'Print help'
+complete -c jobq -n "__fish_jobq_using_subcommand resume" -s V -l version -d 'Print version'
+complete -c jobq -n "__fish_jobq_using_subcommand purge" -s s -l state -d 'Which jobs to delete' -r -f -a "queued\t''
+scheduled\t''
+dead\t''
+cancelled\t''
+completed\t''
+all\t'Every job that is not running'"
+complete -c jobq -n "__fish_jobq_using_subcommand purge" -l redis-url -d 'Redis to use: redis://[user:password@]host:port[/db], rediss:// for TLS, unix:///path/redis.sock' -r
+complete -c jobq -n "__fish_jobq_using_subcommand purge" -l namespace -d 'Key namespace; tenants sharing one Redis use different namespaces' -r
+complete -c jobq -n "__fish_jobq_using_subcommand purge" -s y -l yes -d 'Do it without asking (required when not on a terminal)'
+complete -c jobq -n "__fish_jobq_using_subcommand purge" -l json -d 'Print JSON on stdout instead of text for humans'
+complete -c jobq -n "__fish_jobq_using_subcommand purge" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c jobq -n "__fish_jobq_using_subcommand purge" -s V -l version -d 'Print version'
+complete -c jobq -n "__fish_jobq_using_subcommand stats" -s q -l queue -d 'Only this queue' -r
+complete -c jobq -n "__fish_jobq_using_subcommand stats" -s w -l watch -d 'Redraw every INTERVAL (default 2s) until Ctrl-C' -r
+complete -c jobq -n "__fish_jobq_using_subcommand stats" -l redis-url -d 'Redis to use: redis://[user:password@]host:port[/db], rediss:// for TLS, unix:///path/redis.sock' -r
+complete -c jobq -n "__fish_jobq_using_subcommand stats" -l namespace -d 'Key namespace; tenants sharing one Redis use different namespaces' -r
+complete -c jobq -n "__fish_jobq_using_subcommand stats" -l json -d 'Print JSON on stdout instead of text for humans'
+complete -c jobq -n "__fish_jobq_using_subcommand stats" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c jobq -n "__fish_jobq_using_subcommand stats" -s V -l version -d 'Print version'
+complete -c jobq -n "__fish_jobq_using_subcommand workers" -l redis-url -d 'Redis to use: redis://[user:password@]host:port[/db], rediss:// for TLS, unix:///path/redis.sock' -r
+complete -c jobq -n "__fish_jobq_using_subcommand workers" -l namespace -d 'Key namespace; tenants sharing one Redis use different namespaces' -r
+complete -c jobq -n "__fish_jobq_using_subcommand workers" -l json -d 'Print JSON on stdout instead of text for humans'
+complete -c jobq -n "__fish_jobq_using_subcommand workers" -s h -l help -d 'Print help'
+complete -c jobq -n "__fish_jobq_using_subcommand workers" -s V -l version -d 'Print version'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo doctor progress watch wait tail ls retry cancel dlq pause resume purge stats workers help" -f -a "enqueue" -d 'Add a job to a queue and print its id'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo doctor progress watch wait tail ls retry cancel dlq pause resume purge stats workers help" -f -a "worker" -d 'Run jobs from one or more queues with handler programs'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo doctor progress watch wait tail ls retry cancel dlq pause resume purge stats workers help" -f -a "inspect" -d 'Show everything about one job: state, attempts, times, result, errors'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo doctor progress watch wait tail ls retry cancel dlq pause resume purge stats workers help" -f -a "demo" -d 'Start a private redis-server, run sample jobs through a worker, show what happened'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo doctor progress watch wait tail ls retry cancel dlq pause resume purge stats workers help" -f -a "doctor" -d 'Check Redis settings and the queues for what can lose or strand jobs (exit 8 if unhealthy)'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo doctor progress watch wait tail ls retry cancel dlq pause resume purge stats workers help" -f -a "progress" -d 'Report the running job\'s progress from inside a handler (uses JOBQ_JOB_ID and JOBQ_LEASE)'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo doctor progress watch wait tail ls retry cancel dlq pause resume purge stats workers help" -f -a "watch" -d 'Show a job\'s progress live until it ends; without an id, every running job'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo doctor progress watch wait tail ls retry cancel dlq pause resume purge stats workers help" -f -a "wait" -d 'Block until jobs have ended; the exit code says how they ended'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo doctor progress watch wait tail ls retry cancel dlq pause resume purge stats workers help" -f -a "tail" -d 'Print job events one per line: the recent past, then (with --follow) live'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo doctor progress watch wait tail ls retry cancel dlq pause resume purge stats workers help" -f -a "ls" -d 'List jobs by queue, state and type, a page at a time'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo doctor progress watch wait tail ls retry cancel dlq pause resume purge stats workers help" -f -a "retry" -d 'Requeue failed, dead or cancelled jobs now'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo doctor progress watch wait tail ls retry cancel dlq pause resume purge stats workers help" -f -a "cancel" -d 'Cancel scheduled, queued or running jobs'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo doctor progress watch wait tail ls retry cancel dlq pause resume purge stats workers help" -f -a "dlq" -d 'The dead-letter queue: list, requeue (drain) or delete (purge) dead jobs'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo doctor progress watch wait tail ls retry cancel dlq pause resume purge stats workers help" -f -a "pause" -d 'Stop workers from taking new jobs from a queue (running jobs finish)'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo doctor progress watch wait tail ls retry cancel dlq pause resume purge stats workers help" -f -a "resume" -d 'Let workers take jobs from a paused queue again'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo doctor progress watch wait tail ls retry cancel dlq pause resume purge stats workers help" -f -a "purge" -d 'Delete the jobs of a queue that are in one state (or all but running ones)'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo doctor progress watch wait tail ls retry cancel dlq pause resume purge stats workers help" -f -a "stats" -d 'One table with the health of every queue, the last 7 days and the live worker count'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo doctor progress watch wait tail ls retry cancel dlq pause resume purge stats workers help" -f -a "workers" -d 'Live workers: queues, busy slots and the jobs they run, uptime, last heartbeat'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo doctor progress watch wait tail ls retry cancel dlq pause resume purge stats workers help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and __fish_seen_subcommand_from dlq" -f -a "ls" -d 'List dead jobs, newest first'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and __fish_seen_subcommand_from dlq" -f -a "drain" -d 'Requeue dead jobs with their attempts reset (asks first)'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and __fish_seen_subcommand_from dlq" -f -a "purge" -d 'Delete dead jobs (asks first)'

@@ -83,6 +83,25 @@ pub enum Command {
     Wait(WaitArgs),
     /// Print job events one per line: the recent past, then (with --follow) live
     Tail(TailArgs),
+    /// List jobs by queue, state and type, a page at a time
+    Ls(LsArgs),
+    /// Requeue failed, dead or cancelled jobs now
+    Retry(RetryArgs),
+    /// Cancel scheduled, queued or running jobs
+    Cancel(CancelArgs),
+    /// The dead-letter queue: list, requeue (drain) or delete (purge) dead jobs
+    #[command(subcommand)]
+    Dlq(DlqCommand),
+    /// Stop workers from taking new jobs from a queue (running jobs finish)
+    Pause(QueueArgs),
+    /// Let workers take jobs from a paused queue again
+    Resume(QueueArgs),
+    /// Delete the jobs of a queue that are in one state (or all but running ones)
+    Purge(PurgeArgs),
+    /// One table with the health of every queue, the last 7 days and the live worker count
+    Stats(StatsArgs),
+    /// Live workers: queues, busy slots and the jobs they run, uptime, last heartbeat
+    Workers(WorkersArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -368,3 +387,227 @@ pub struct TailArgs {
     #[arg(long, short = 'f')]
     pub follow: bool,
 }
+/// States `ls` and bulk `retry` select by; `failed` = scheduled for an automatic retry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StateFilter {
+    Scheduled,
+    Queued,
+    Active,
+    Completed,
+    Dead,
+    Cancelled,
+    /// Failed at least once and waiting for its retry (state scheduled, attempt > 0)
+    Failed,
+}
+
+impl StateFilter {
+    /// The stored state, and whether only jobs that already failed an attempt count.
+    pub fn state(self) -> (crate::job::State, bool) {
+        use crate::job::State;
+        match self {
+            StateFilter::Scheduled => (State::Scheduled, false),
+            StateFilter::Queued => (State::Queued, false),
+            StateFilter::Active => (State::Active, false),
+            StateFilter::Completed => (State::Completed, false),
+            StateFilter::Dead => (State::Dead, false),
+            StateFilter::Cancelled => (State::Cancelled, false),
+            StateFilter::Failed => (State::Scheduled, true),
+        }
+    }
+}
+
+/// Skip the confirmation question (needed when stdin is not a terminal).
+#[derive(Debug, Clone, Args)]
+pub struct YesArgs {
+    /// Do it without asking (required when not on a terminal)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+const LS_EXAMPLES: &str = "\
+Examples:
+  jobq ls --queue high --state queued
+  jobq ls --state failed --type send_email --limit 20
+  jobq ls --state dead --json | jq -r '.jobs[].id'
+  jobq ls --queue high --cursor high:queued:50
+
+Jobs are listed queue by queue (sorted by name) and state by state: active, queued (next to run
+first), scheduled (soonest first), dead, cancelled, completed (newest first). When more jobs
+match than --limit, the next page's --cursor is printed on stderr (and as next_cursor in JSON).";
+
+#[derive(Debug, Args)]
+#[command(after_long_help = LS_EXAMPLES)]
+pub struct LsArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// Only jobs in this state
+    #[arg(long, short = 's', value_enum, value_name = "STATE")]
+    pub state: Option<StateFilter>,
+    #[command(flatten)]
+    pub page: PageArgs,
+}
+
+/// Which queue and type a listing or bulk command looks at.
+#[derive(Debug, Args)]
+pub struct SelectArgs {
+    /// Only this queue
+    #[arg(long, short = 'q', value_name = "NAME")]
+    pub queue: Option<String>,
+    /// Only jobs of this type
+    #[arg(long = "type", short = 't', value_name = "TYPE")]
+    pub job_type: Option<String>,
+}
+
+/// One page of a listing.
+#[derive(Debug, Args)]
+pub struct PageArgs {
+    /// Jobs per page
+    #[arg(long, short = 'n', default_value_t = 50, value_name = "N")]
+    pub limit: u64,
+    /// Where the previous page stopped (printed by it)
+    #[arg(long, value_name = "CURSOR")]
+    pub cursor: Option<String>,
+}
+
+const RETRY_EXAMPLES: &str = "\
+Examples:
+  jobq retry high-01JD8XQ4T3M6Z6Q7W8E9R0TYVP
+  jobq retry --state dead --queue high --yes
+  jobq retry --state failed --type send_email
+
+Dead and cancelled jobs get a fresh set of attempts (attempt goes back to 0; their error history
+is kept). A failed job waiting for its automatic retry runs now with its attempt count unchanged.";
+
+#[derive(Debug, Args)]
+#[command(after_long_help = RETRY_EXAMPLES)]
+pub struct RetryArgs {
+    /// Jobs to requeue
+    #[arg(
+        value_name = "ID",
+        required_unless_present = "state",
+        conflicts_with = "state"
+    )]
+    pub ids: Vec<String>,
+    /// Requeue every job in this state instead (asks first)
+    #[arg(long, short = 's', value_enum, value_name = "STATE")]
+    pub state: Option<RetryState>,
+    /// With --state: only this queue
+    #[arg(long, short = 'q', value_name = "NAME", requires = "state")]
+    pub queue: Option<String>,
+    /// With --state: only jobs of this type
+    #[arg(long = "type", short = 't', value_name = "TYPE", requires = "state")]
+    pub job_type: Option<String>,
+    #[command(flatten)]
+    pub yes: YesArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RetryState {
+    /// In the dead-letter queue
+    Dead,
+    /// Waiting for an automatic retry
+    Failed,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_long_help = "Examples:\n  jobq cancel high-01JD8XQ4T3M6Z6Q7W8E9R0TYVP\n\n\
+A scheduled or queued job is cancelled at once. A running job's worker stops its handler
+(SIGTERM, then SIGKILL after --kill-grace) within about a second and records it as cancelled."
+)]
+pub struct CancelArgs {
+    /// Jobs to cancel
+    #[arg(value_name = "ID", required = true)]
+    pub ids: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DlqCommand {
+    /// List dead jobs, newest first
+    Ls(DlqLsArgs),
+    /// Requeue dead jobs with their attempts reset (asks first)
+    Drain(DlqDrainArgs),
+    /// Delete dead jobs (asks first)
+    Purge(DlqDrainArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DlqLsArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+    #[command(flatten)]
+    pub page: PageArgs,
+}
+
+const DRAIN_EXAMPLES: &str = "\
+Examples:
+  jobq dlq drain
+  jobq dlq drain --queue high --type send_email --yes
+  jobq dlq purge --limit 1000 --yes
+
+Work goes in atomic batches of 500 jobs: Ctrl-C stops between batches, and every job is then
+either still dead or requeued (or deleted), never both.";
+
+#[derive(Debug, Args)]
+#[command(after_long_help = DRAIN_EXAMPLES)]
+pub struct DlqDrainArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// At most this many jobs
+    #[arg(long, short = 'n', value_name = "N")]
+    pub limit: Option<u64>,
+    #[command(flatten)]
+    pub yes: YesArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct QueueArgs {
+    /// Queue name
+    #[arg(value_name = "QUEUE")]
+    pub queue: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PurgeState {
+    Queued,
+    Scheduled,
+    Dead,
+    Cancelled,
+    Completed,
+    /// Every job that is not running
+    All,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_long_help = "Examples:\n  jobq purge low\n  jobq purge reports --state all --yes\n\n\
+Running jobs are never purged (cancel them). Deletes in atomic batches; Ctrl-C stops between them."
+)]
+pub struct PurgeArgs {
+    /// Queue name
+    #[arg(value_name = "QUEUE")]
+    pub queue: String,
+    /// Which jobs to delete
+    #[arg(long, short = 's', value_enum, default_value_t = PurgeState::Queued, value_name = "STATE")]
+    pub state: PurgeState,
+    #[command(flatten)]
+    pub yes: YesArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_long_help = "Examples:\n  jobq stats\n  jobq stats --watch\n  jobq stats --json | jq '.totals.dead'\n\n\
+Completed jobs are kept for the worker's --retention (default 24h); dead jobs stay until purged."
+)]
+pub struct StatsArgs {
+    /// Only this queue
+    #[arg(long, short = 'q', value_name = "NAME")]
+    pub queue: Option<String>,
+    /// Redraw every INTERVAL (default 2s) until Ctrl-C
+    #[arg(long, short = 'w', value_parser = parse_duration, num_args = 0..=1,
+          default_missing_value = "2s", value_name = "INTERVAL")]
+    pub watch: Option<Duration>,
+}
+
+#[derive(Debug, Args)]
+pub struct WorkersArgs {}

@@ -42,6 +42,12 @@ impl Keys {
     pub fn worker(&self, id: &str) -> String {
         format!("{}:worker:{}", self.ns, id)
     }
+
+    /// Pub/sub channel on which `cancel` announces a running job's id, so its worker stops it
+    /// within a moment instead of at its next lease renewal (a channel, not a key).
+    pub fn control_channel(&self) -> String {
+        format!("{}:control", self.ns)
+    }
 }
 
 #[derive(Debug, Clone)]

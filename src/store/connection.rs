@@ -234,6 +234,13 @@ impl Store {
         Error::Redis(format!("Redis at {} answered with an error: {what}", self.url))
     }
 
+    /// A dedicated pub/sub connection subscribed to `channel`.
+    pub async fn subscribe_channel(&self, channel: &str) -> Result<redis::aio::PubSub> {
+        let mut pubsub = self.pubsub().await?;
+        pubsub.subscribe(channel).await.map_err(|e| self.error(e))?;
+        Ok(pubsub)
+    }
+
     /// Raw access for code that needs a command outside the helpers (tests, stats).
     pub async fn raw(&self) -> Result<MultiplexedConnection> {
         self.connection().await.map_err(|e| self.error(e))

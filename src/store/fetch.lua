@@ -58,6 +58,12 @@ while got < want do
       emit(prefix, id, 'started')
       got = got + 1
       out[got + 1] = { id, f[1], f[2], attempt, f[3], f[4], lease }
+    else
+      -- One leftover id fewer (see `stale` in ops.lua; stats subtracts it from the list length).
+      local stats = prefix .. ':stats'
+      if tonumber(redis.call('HGET', stats, 'stale') or '0') > 0 then
+        redis.call('HINCRBY', stats, 'stale', -1)
+      end
     end
   end
 end

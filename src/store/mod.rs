@@ -4,6 +4,7 @@
 mod connection;
 mod events;
 mod jobs;
+mod ops;
 mod scripts;
 mod workers;
 
@@ -17,4 +18,5 @@ pub mod jobs_defaults {
 pub use connection::{redact_url, RetryPolicy, Store};
 pub use events::{stream_pos, Event, Subscription, EVENTS_MAXLEN};
 pub use jobs::{EnqueueOutcome, NewJob};
+pub use ops::{last_days, Batch, DayStats, QueueStats, CANCELLED_RETENTION, DAILY_STATS_DAYS};
 pub use workers::{FailOutcome, Fetched, LeaseStatus, WorkerInfo};

@@ -12,7 +12,13 @@ for _, id in ipairs(expired) do
   redis.call('ZREM', active, id)
   local key = job_key(prefix, id)
   local f = redis.call('HMGET', key, 'state', 'attempt', 'max_attempts', 'recoveries', 'errors', 'worker', 'unique_key')
-  if f[1] == 'active' then
+  if f[1] == 'active' and redis.call('HGET', key, 'cancel') == '1' then
+    -- An operator cancelled it and its worker died before stopping it: it ends cancelled.
+    redis.call('HSET', key, 'state', 'cancelled', 'finished_ms', now, 'lease', '')
+    redis.call('ZADD', prefix .. ':cancelled', now, id)
+    release_unique(prefix, f[7], id)
+    emit(prefix, id, 'cancelled')
+  elseif f[1] == 'active' then
     local recoveries = tonumber(f[4] or '0') + 1
     local message = 'worker ' .. (f[6] or '?') .. ' stopped renewing its lease (killed, crashed or cut off from Redis)'
     local errors = push_error(f[5], f[2], message, now, tonumber(ARGV[4]))

@@ -111,6 +111,9 @@ pub struct Worker {
     epoch: Mutex<String>,
 }
 
+/// How often a worker drops expired per-day counters.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
 fn log(msg: impl std::fmt::Display) {
     eprintln!("{} {msg}", crate::log_time());
 }
@@ -160,10 +163,12 @@ impl Worker {
         self.beat().await?;
         let heart = CancellationToken::new();
         let heartbeat = tokio::spawn(self.clone().heartbeat_loop(heart.clone()));
+        let control = tokio::spawn(self.clone().control_loop(heart.clone()));
         let result = self.fetch_loop(&shutdown).await;
         self.drain(&shutdown).await;
         heart.cancel();
         let _ = heartbeat.await;
+        let _ = control.await;
         let _ = self.store.unregister_worker(&self.info.id).await;
         log(format_args!("worker {} stopped", self.info.id));
         result
@@ -267,7 +272,16 @@ impl Worker {
                     log(format_args!("job {}: requeued (worker shutting down)", job.id));
                 }
             }
-            Some(StopReason::Cancelled) | None => match outcome {
+            Some(StopReason::Cancelled) => {
+                // Whatever the handler returned, the operator's cancel wins: the job is not retried.
+                if self.store.cancel_active(job, self.config.retention).await? {
+                    log(format_args!(
+                        "job {} ({}) cancelled by an operator; handler stopped",
+                        job.id, job.job_type
+                    ));
+                }
+            }
+            None => match outcome {
                 Outcome::Completed(result) => {
                     if self.store.complete(job, &result, self.config.retention).await? {
                         log(format_args!("job {} ({}) completed", job.id, job.job_type));
@@ -354,6 +368,8 @@ impl Worker {
     /// Renews leases, refreshes the worker record and recovers expired leases, every lease/3.
     async fn heartbeat_loop(self: Arc<Self>, stop: CancellationToken) {
         let interval = self.config.lease / 3;
+        self.prune_stats().await;
+        let mut last_prune = tokio::time::Instant::now();
         loop {
             tokio::select! {
                 _ = tokio::time::sleep(interval) => {}
@@ -368,11 +384,57 @@ impl Worker {
             if let Err(e) = self.check_epoch().await {
                 log(format_args!("epoch check failed: {e}"));
             }
+            if last_prune.elapsed() >= PRUNE_EVERY {
+                last_prune = tokio::time::Instant::now();
+                self.prune_stats().await;
+            }
             for queue in &self.config.queues {
                 match self.store.recover(queue).await {
                     Ok(0) => {}
                     Ok(n) => log(format_args!("recovered {n} job(s) of queue {queue} from workers that stopped renewing their lease")),
                     Err(e) => log(format_args!("lease recovery on queue {queue} failed: {e}")),
+                }
+            }
+        }
+    }
+
+    /// The fast path of `jobq cancel`: the cancel script publishes the job's id; when it is one
+    /// of ours, renewing the leases at once reads the cancel flag (renew.lua is the authority,
+    /// and the regular heartbeat is the fallback when the subscription is down).
+    async fn control_loop(self: Arc<Self>, stop: CancellationToken) {
+        use futures_util::StreamExt;
+        loop {
+            let mut messages = match self
+                .store
+                .subscribe_channel(&self.store.keys().control_channel())
+                .await
+            {
+                Ok(pubsub) => pubsub.into_on_message(),
+                Err(e) => {
+                    log(format_args!(
+                        "cannot subscribe to cancel requests ({e}); relying on the heartbeat"
+                    ));
+                    tokio::select! {
+                        _ = tokio::time::sleep(self.config.lease) => continue,
+                        _ = stop.cancelled() => return,
+                    }
+                }
+            };
+            loop {
+                let msg = tokio::select! {
+                    m = messages.next() => m,
+                    _ = stop.cancelled() => return,
+                };
+                let Some(msg) = msg else {
+                    // Connection lost: subscribe again after a pause (the heartbeat covers the gap).
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    break;
+                };
+                let id: String = msg.get_payload().unwrap_or_default();
+                if self.running.lock().unwrap().contains_key(&id) {
+                    if let Err(e) = self.renew_leases().await {
+                        log(format_args!("lease renewal failed: {e}"));
+                    }
                 }
             }
         }
@@ -420,6 +482,17 @@ impl Worker {
             ));
         }
         Ok(())
+    }
+
+    /// Keeps the per-day counters bounded (see `store::ops::DAILY_STATS_DAYS`).
+    async fn prune_stats(&self) {
+        for queue in &self.config.queues {
+            if let Err(e) = self.store.prune_stats(queue).await {
+                log(format_args!(
+                    "pruning old daily counters of queue {queue} failed: {e}"
+                ));
+            }
+        }
     }
 
     async fn beat(&self) -> Result<()> {

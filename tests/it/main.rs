@@ -6,6 +6,7 @@ mod doctor;
 mod enqueue;
 mod faults;
 mod generated;
+mod ops;
 mod progress;
 mod security;
 mod util;

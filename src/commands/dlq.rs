@@ -1,0 +1,44 @@
+//! `jobq dlq ls|drain|purge`: the dead-letter queue (the `dead` state of every queue).
+
+use jobq::cli::{DlqCommand, DlqDrainArgs, GlobalArgs, StateFilter};
+use jobq::error::{Error, Result};
+use jobq::exit::ExitStatus;
+use jobq::job::State;
+
+use super::ls::Filter;
+
+pub async fn run(cmd: DlqCommand, g: &GlobalArgs) -> Result<ExitStatus> {
+    match cmd {
+        DlqCommand::Ls(a) => {
+            let filter = Filter::new(Some(StateFilter::Dead), a.select.job_type)?;
+            super::ls::show(a.select.queue, filter, a.page, g).await
+        }
+        DlqCommand::Drain(a) => drain(a, g).await,
+        DlqCommand::Purge(a) => purge(a, g).await,
+    }
+}
+
+fn check_limit(limit: Option<u64>) -> Result<()> {
+    if limit == Some(0) {
+        return Err(Error::invalid("--limit must be at least 1"));
+    }
+    Ok(())
+}
+
+async fn drain(a: DlqDrainArgs, g: &GlobalArgs) -> Result<ExitStatus> {
+    check_limit(a.limit)?;
+    let filter = Filter::new(Some(StateFilter::Dead), a.select.job_type)?;
+    let store = super::connect(g).await?;
+    let queues = super::target_queues(&store, a.select.queue.as_deref()).await?;
+    super::retry::requeue_bulk(&store, &queues, &filter, a.limit, a.yes.yes, g).await
+}
+
+async fn purge(a: DlqDrainArgs, g: &GlobalArgs) -> Result<ExitStatus> {
+    check_limit(a.limit)?;
+    let filter = Filter::new(Some(StateFilter::Dead), a.select.job_type)?;
+    let store = super::connect(g).await?;
+    let queues = super::target_queues(&store, a.select.queue.as_deref()).await?;
+    let job_type = filter.job_type.as_deref();
+    let ask = ("dead", a.yes.yes);
+    super::purge::delete_bulk(&store, &queues, &[State::Dead], job_type, a.limit, ask, g).await
+}

@@ -1,0 +1,277 @@
+//! `jobq ls`: jobs page by page, read by index from the per-state lists and sets (never KEYS,
+//! never the whole set in memory: one page of ids and hashes at a time).
+
+use std::collections::HashSet;
+
+use chrono::Utc;
+use serde::Serialize;
+
+use jobq::cli::{GlobalArgs, LsArgs, PageArgs, StateFilter};
+use jobq::error::{Error, Result};
+use jobq::exit::ExitStatus;
+use jobq::job::{validate_name, Job, State};
+use jobq::Store;
+
+use crate::output;
+
+/// Listing order of states when `--state` is not given.
+const ORDER: [State; 6] = [
+    State::Active,
+    State::Queued,
+    State::Scheduled,
+    State::Dead,
+    State::Cancelled,
+    State::Completed,
+];
+
+/// Ids read per round trip when scanning.
+const PAGE: u64 = 500;
+
+/// Which jobs a listing or a count selects.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub state: Option<StateFilter>,
+    pub job_type: Option<String>,
+}
+
+impl Filter {
+    pub fn new(state: Option<StateFilter>, job_type: Option<String>) -> Result<Filter> {
+        if let Some(t) = &job_type {
+            validate_name("type", t)?;
+        }
+        Ok(Filter { state, job_type })
+    }
+
+    fn states(&self) -> Vec<State> {
+        self.state.map_or(ORDER.to_vec(), |s| vec![s.state().0])
+    }
+
+    /// `job` was read from the set of `state`; it counts if it is still there and matches.
+    fn matches(&self, job: &Job, state: State) -> bool {
+        self.matches_head(&(job.state, job.job_type.clone(), job.attempt), state)
+    }
+
+    /// The same test on a job's (state, type, attempt).
+    fn matches_head(&self, (st, ty, attempt): &(State, String, u32), state: State) -> bool {
+        let failed_only = self.state.is_some_and(|s| s.state().1);
+        *st == state && (!failed_only || *attempt > 0) && self.job_type.as_ref().is_none_or(|t| t == ty)
+    }
+
+    /// "dead send_email jobs in queue high" for messages.
+    pub fn describe(&self, queue: Option<&str>) -> String {
+        let state = self
+            .state
+            .map_or(String::new(), |s| format!("{s:?} ").to_lowercase());
+        let ty = self.job_type.as_ref().map_or(String::new(), |t| format!("{t} "));
+        let q = queue.map_or("any queue".to_string(), |q| format!("queue {q}"));
+        format!("{state}{ty}jobs in {q}")
+    }
+}
+
+/// Where a page stopped: `<queue>:<state>:<index>` (queue names cannot contain `:`).
+#[derive(Debug, Clone, PartialEq)]
+struct Cursor {
+    queue: String,
+    state: State,
+    index: u64,
+}
+
+impl Cursor {
+    fn parse(s: &str) -> Result<Cursor> {
+        let bad = || Error::invalid(format!("--cursor {s:?} is not a cursor printed by `jobq ls`"));
+        let mut parts = s.split(':');
+        let (Some(q), Some(st), Some(i), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(bad());
+        };
+        validate_name("queue", q).map_err(|_| bad())?;
+        Ok(Cursor {
+            queue: q.to_string(),
+            state: st.parse().map_err(|_| bad())?,
+            index: i.parse().map_err(|_| bad())?,
+        })
+    }
+
+    fn render(&self) -> String {
+        format!("{}:{}:{}", self.queue, self.state, self.index)
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct Listing {
+    jobs: Vec<Job>,
+    /// Pass as `--cursor` for the next page; `null` on the last page.
+    next_cursor: Option<String>,
+}
+
+pub async fn run(args: LsArgs, g: &GlobalArgs) -> Result<ExitStatus> {
+    let filter = Filter::new(args.state, args.select.job_type)?;
+    show(args.select.queue, filter, args.page, g).await
+}
+
+/// Lists one page and prints it; shared with `jobq dlq ls`.
+pub async fn show(
+    queue: Option<String>,
+    filter: Filter,
+    page: PageArgs,
+    g: &GlobalArgs,
+) -> Result<ExitStatus> {
+    let PageArgs { limit, cursor } = page;
+    if limit == 0 {
+        return Err(Error::invalid("--limit must be at least 1"));
+    }
+    let cursor = cursor.as_deref().map(Cursor::parse).transpose()?;
+    let store = super::connect(g).await?;
+    let queues = super::target_queues(&store, queue.as_deref()).await?;
+    let listing = list(&store, &queues, &filter, limit, cursor).await?;
+    if g.json {
+        output::json(&listing)?;
+    } else if listing.jobs.is_empty() {
+        output::note(format!("no {}", filter.describe(queue.as_deref())));
+    } else {
+        output::line(render(&listing.jobs))?;
+    }
+    if let (Some(c), false) = (&listing.next_cursor, g.json) {
+        output::note(format!("more jobs match: next page with --cursor {c}"));
+    }
+    Ok(ExitStatus::Success)
+}
+
+async fn list(
+    store: &Store,
+    queues: &[String],
+    filter: &Filter,
+    limit: u64,
+    cursor: Option<Cursor>,
+) -> Result<Listing> {
+    let mut jobs = Vec::new();
+    // A job cancelled while queued and then retried is in the queued list twice.
+    let mut seen = HashSet::new();
+    let mut from = cursor;
+    for queue in queues {
+        if from.as_ref().is_some_and(|c| *queue < c.queue) {
+            continue;
+        }
+        for state in filter.states() {
+            let mut index = 0;
+            if let Some(c) = &from {
+                if c.queue == *queue
+                    && ORDER.iter().position(|s| *s == state) < ORDER.iter().position(|s| *s == c.state)
+                {
+                    continue;
+                }
+                if c.queue == *queue && c.state == state {
+                    index = c.index;
+                }
+            }
+            from = None;
+            loop {
+                let want = (limit - jobs.len() as u64).clamp(20, PAGE);
+                let ids = store.page_ids(queue, state, index, want).await?;
+                let page = store.jobs(queue, &ids).await?;
+                for (k, job) in page.into_iter().enumerate() {
+                    if jobs.len() as u64 == limit {
+                        let next = Cursor {
+                            queue: queue.clone(),
+                            state,
+                            index: index + k as u64,
+                        };
+                        return Ok(Listing {
+                            jobs,
+                            next_cursor: Some(next.render()),
+                        });
+                    }
+                    let Some(job) = job else { continue };
+                    if filter.matches(&job, state) && (state != State::Queued || seen.insert(job.id.clone()))
+                    {
+                        jobs.push(job);
+                    }
+                }
+                if (ids.len() as u64) < want {
+                    break;
+                }
+                index += ids.len() as u64;
+            }
+        }
+    }
+    Ok(Listing {
+        jobs,
+        next_cursor: None,
+    })
+}
+
+/// How many jobs of `queue` match `filter`: the size of the set when only the state matters,
+/// otherwise a paged scan of states and types (nothing kept, no payloads read).
+pub async fn count(store: &Store, queue: &str, filter: &Filter) -> Result<u64> {
+    if let (Some(sf), None) = (filter.state, &filter.job_type) {
+        if let Some(n) = state_count(store, queue, sf).await? {
+            return Ok(n);
+        }
+    }
+    let mut n = 0;
+    for state in filter.states() {
+        let mut index = 0;
+        loop {
+            let ids = store.page_ids(queue, state, index, PAGE).await?;
+            let heads = store.job_heads(queue, &ids).await?;
+            n += heads
+                .iter()
+                .flatten()
+                .filter(|h| filter.matches_head(h, state))
+                .count() as u64;
+            if (ids.len() as u64) < PAGE {
+                break;
+            }
+            index += PAGE;
+        }
+    }
+    Ok(n)
+}
+
+/// The number of jobs in a state, from `stats`, when no scan is needed.
+async fn state_count(store: &Store, queue: &str, sf: StateFilter) -> Result<Option<u64>> {
+    let s = store.queue_stats(queue).await?;
+    Ok(match sf {
+        StateFilter::Queued => Some(s.queued),
+        StateFilter::Scheduled => Some(s.scheduled),
+        StateFilter::Active => Some(s.active),
+        StateFilter::Dead => Some(s.dead),
+        StateFilter::Cancelled => Some(s.cancelled),
+        StateFilter::Completed => Some(s.completed),
+        StateFilter::Failed => None,
+    })
+}
+
+fn render(jobs: &[Job]) -> String {
+    let mut table = output::table(&["ID", "TYPE", "QUEUE", "STATE", "ATTEMPT", "AGE", "DETAIL"]);
+    for job in jobs {
+        let age = job
+            .created_at
+            .and_then(|t| (Utc::now() - t).to_std().ok())
+            .map(|d| output::span_ms(Some(d.as_millis() as u64)))
+            .unwrap_or_else(|| "-".into());
+        let mut row = comfy_table::Row::from(vec![
+            job.id.clone(),
+            job.job_type.clone(),
+            job.queue.clone(),
+            job.state.to_string(),
+            format!("{}/{}", job.attempt, job.max_attempts),
+            age,
+            output::clip(&info(job), 200),
+        ]);
+        // One line per job: on a terminal the last column is cut at the window's edge.
+        row.max_height(1);
+        table.add_row(row);
+    }
+    output::fit_last_column(&mut table);
+    table.to_string()
+}
+
+/// A running job's progress, otherwise its last error.
+fn info(job: &Job) -> String {
+    if let (State::Active, Some(p)) = (job.state, &job.progress) {
+        let pct = p.percent.map(|x| format!("{x:.0}% ")).unwrap_or_default();
+        return format!("{pct}{}", p.message.clone().unwrap_or_default());
+    }
+    job.error.clone().unwrap_or_default()
+}

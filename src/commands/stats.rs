@@ -1,0 +1,172 @@
+//! `jobq stats`: one table with a row per queue and a totals row, the live worker count and
+//! the last 7 days. `--json` prints [`Report`] (field names documented in the README).
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use jobq::cli::{GlobalArgs, StatsArgs};
+use jobq::error::{Error, Result};
+use jobq::exit::ExitStatus;
+use jobq::store::{DayStats, QueueStats};
+use jobq::Store;
+
+use crate::output;
+
+#[derive(Debug, Serialize)]
+struct Report {
+    generated_at: DateTime<Utc>,
+    /// Workers whose heartbeat record is alive.
+    workers: usize,
+    queues: Vec<QueueStats>,
+    /// Sums over `queues` (`oldest_queued_age_ms` is the maximum; `queue` is "total").
+    totals: QueueStats,
+}
+
+pub async fn run(args: StatsArgs, g: &GlobalArgs) -> Result<ExitStatus> {
+    if args.watch.is_some_and(|w| w.as_millis() < 100) {
+        return Err(Error::invalid("--watch interval must be at least 100ms"));
+    }
+    let store = super::connect(g).await?;
+    let queues = super::target_queues(&store, args.queue.as_deref()).await?;
+    let Some(interval) = args.watch else {
+        let report = collect(&store, &queues).await?;
+        print(&report, g.json, false)?;
+        return Ok(ExitStatus::Success);
+    };
+    // One Ctrl-C listener for the whole watch, so a press while a screen is read is not lost.
+    let mut ctrl_c = std::pin::pin!(tokio::signal::ctrl_c());
+    loop {
+        // New queues appear while watching all of them.
+        let queues = match args.queue {
+            Some(_) => queues.clone(),
+            None => store.queue_names().await?,
+        };
+        let report = collect(&store, &queues).await?;
+        print(&report, g.json, true)?;
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = &mut ctrl_c => return Ok(ExitStatus::Interrupted),
+        }
+    }
+}
+
+async fn collect(store: &Store, queues: &[String]) -> Result<Report> {
+    let mut report = Report {
+        generated_at: Utc::now(),
+        workers: store.workers().await?.len(),
+        queues: Vec::with_capacity(queues.len()),
+        totals: QueueStats {
+            queue: "total".into(),
+            ..QueueStats::default()
+        },
+    };
+    for q in queues {
+        let s = store.queue_stats(q).await?;
+        report.totals.add(&s);
+        report.queues.push(s);
+    }
+    if report.totals.days.is_empty() {
+        report.totals.days = jobq::store::last_days(7)
+            .into_iter()
+            .map(|date| DayStats {
+                date,
+                ..DayStats::default()
+            })
+            .collect();
+    }
+    Ok(report)
+}
+
+fn print(report: &Report, json: bool, watch: bool) -> Result<()> {
+    if json && watch {
+        // One compact document per line, so `jobq stats --watch --json | jq` streams.
+        return output::line(serde_json::to_string(report).map_err(|e| Error::Io(e.to_string()))?);
+    }
+    if json {
+        return output::json(report);
+    }
+    let screen = render(report);
+    if watch && output::stdout_is_tty() {
+        // Home the cursor and clear: the table redraws in place.
+        output::line(format!("\x1b[H\x1b[2J{screen}"))
+    } else {
+        output::line(screen)
+    }
+}
+
+fn render(r: &Report) -> String {
+    let mut t = output::table(&[
+        "QUEUE",
+        "QUEUED",
+        "SCHEDULED",
+        "ACTIVE",
+        "DEAD",
+        "COMPLETED",
+        "PROCESSED",
+        "FAILED",
+        "LAST MIN",
+        "LATENCY",
+    ]);
+    let rows = r.queues.iter().map(|q| (q, q.paused));
+    for (q, paused) in rows.chain([(&r.totals, false)]) {
+        let name = if paused {
+            format!("{} (paused)", q.queue)
+        } else {
+            q.queue.clone()
+        };
+        let n = |v: u64| output::thousands(v);
+        t.add_row(vec![
+            name,
+            n(q.queued),
+            n(q.scheduled),
+            n(q.active),
+            n(q.dead),
+            n(q.completed),
+            n(q.processed_total),
+            n(q.failed_total),
+            n(q.processed_last_minute),
+            output::span_ms(q.oldest_queued_age_ms),
+        ]);
+    }
+    let workers = match r.workers {
+        1 => "1 live worker".to_string(),
+        n => format!("{n} live workers"),
+    };
+    // Numbers never wrap: a narrow window scrolls sideways rather than splitting them.
+    t.set_content_arrangement(comfy_table::ContentArrangement::Disabled);
+    format!("{t}\n{workers}\n\n{}", days(&r.totals.days))
+}
+
+/// The last 7 days of all queues: one column per day and a sparkline of jobs processed.
+fn days(days: &[DayStats]) -> String {
+    let mut header = vec!["LAST 7 DAYS".to_string()];
+    header.extend(
+        days.iter()
+            .map(|d| d.date.get(5..).unwrap_or(&d.date).to_string()),
+    );
+    header.push(String::new());
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    let mut t = output::table(&header);
+    let column = |get: &dyn Fn(&DayStats) -> u64| days.iter().map(get).collect::<Vec<u64>>();
+    let rows = [
+        ("processed", column(&|d| d.processed)),
+        ("failed", column(&|d| d.failed)),
+        ("dead", column(&|d| d.dead)),
+    ];
+    for (label, values) in rows {
+        let mut row = vec![label.to_string()];
+        row.extend(values.iter().map(|v| output::thousands(*v)));
+        row.push(sparkline(&values));
+        t.add_row(row);
+    }
+    t.to_string()
+}
+
+fn sparkline(values: &[u64]) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let max = values.iter().copied().max().unwrap_or(0).max(1);
+    values
+        .iter()
+        .map(|&v| BARS[((v * 7).div_ceil(max)) as usize])
+        .collect()
+}
