@@ -323,22 +323,6 @@ fn watch_exits_10_when_the_attempt_fails_and_a_retry_is_scheduled() {
     assert!(watch.out().contains("exit code 1: boom"), "{}", watch.out());
 }
 
-/// Marks a job cancelled the way a cancel script does: one transition plus the `emit` helper.
-fn cancel(redis: &Redis, id: &str) {
-    let common = include_str!("../../src/store/common.lua");
-    let body = "redis.call('HSET', KEYS[1], 'state', 'cancelled')\nemit(ARGV[1], ARGV[2], 'cancelled')";
-    let queue = id.rsplit_once('-').unwrap().0;
-    let prefix = format!("{{jobq:{queue}}}");
-    redis::cmd("EVAL")
-        .arg(format!("{common}\n{body}"))
-        .arg(1)
-        .arg(format!("{prefix}:job:{id}"))
-        .arg(&prefix)
-        .arg(id)
-        .query::<()>(&mut redis.conn())
-        .unwrap();
-}
-
 #[test]
 fn wait_exit_codes_say_how_jobs_ended() {
     let redis = Redis::start();
@@ -367,7 +351,7 @@ fn wait_exit_codes_say_how_jobs_ended() {
             .unwrap();
         subs.1 == 1
     });
-    cancel(&redis, &victim);
+    run(jobq(&redis).args(["cancel", &victim])).ok();
     assert_eq!(waiting.exit_code(), 12);
     assert_eq!(run(jobq(&redis).args(["wait", &victim])).code, 12);
 
