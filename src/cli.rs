@@ -92,7 +92,7 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
     duration::parse(s)
 }
 
-fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
+pub fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| format!("{e}: use RFC 3339, e.g. 2026-11-23T09:00:00Z or 2026-11-23T10:00:00+01:00"))
@@ -103,14 +103,20 @@ Examples:
   jobq enqueue send_email --data '{\"to\":\"a@b.c\"}'
   jobq enqueue report --data @report.json --queue reports --timeout 10m
   echo '{\"n\": 1}' | jobq enqueue count --data - --delay 90s
-  jobq enqueue sync_user --data '{\"id\": 7}' --unique-key user-7";
+  jobq enqueue sync_user --data '{\"id\": 7}' --unique-key user-7
+  jobq enqueue --batch jobs.jsonl
+  printf '%s\\n' '{\"type\":\"resize\",\"payload\":{\"img\":1},\"queue\":\"media\"}' | jobq enqueue --batch -
+
+--batch reads one job per line as JSON: type (required), payload (or data), queue or priority,
+delay, at, max_attempts, timeout, unique_key; the other flags given are defaults for every line.
+All lines are checked first: one bad line enqueues nothing. Ids are printed in line order.";
 
 #[derive(Debug, Args)]
 #[command(after_long_help = ENQUEUE_EXAMPLES)]
 pub struct EnqueueArgs {
     /// Job type; the worker picks the handler by it ([A-Za-z0-9_.-], at most 128 characters)
-    #[arg(value_name = "TYPE")]
-    pub job_type: String,
+    #[arg(value_name = "TYPE", required_unless_present = "batch")]
+    pub job_type: Option<String>,
 
     /// Payload: JSON text, @FILE to read a file, or - to read stdin
     #[arg(long, short = 'd', default_value = "{}", value_name = "JSON|@FILE|-")]
@@ -143,6 +149,10 @@ pub struct EnqueueArgs {
     /// While an unfinished job in this queue has this key, return its id instead of adding another
     #[arg(long, value_name = "KEY")]
     pub unique_key: Option<String>,
+
+    /// Enqueue many jobs: one JSON object per line from FILE, or - for stdin (see below)
+    #[arg(long, value_name = "FILE|-", conflicts_with_all = ["job_type", "data", "unique_key"])]
+    pub batch: Option<PathBuf>,
 }
 
 const WORKER_EXAMPLES: &str = "\

@@ -7,6 +7,7 @@ pub mod error;
 pub mod exit;
 pub mod job;
 pub mod keys;
+pub mod private_redis;
 pub mod store;
 pub mod worker;
 

@@ -1,5 +1,6 @@
 //! One module per subcommand; each has a `run` that returns an exit status or an error.
 
+mod batch;
 mod demo;
 mod enqueue;
 mod inspect;

@@ -14,5 +14,5 @@ pub mod jobs_defaults {
 }
 
 pub use connection::{redact_url, RetryPolicy, Store};
-pub use jobs::{EnqueueOutcome, NewJob};
+pub use jobs::{EnqueueOutcome, NewJob, ENQUEUE_PIPELINE};
 pub use workers::{FailOutcome, Fetched, LeaseStatus, WorkerInfo};
