@@ -160,10 +160,16 @@ Examples:
   jobq worker --handler send_email=./send_email.sh
   jobq worker --queues high,normal --concurrency 8 --handlers handlers.toml
   jobq worker --exec 'python3 handle.py' --burst
+  jobq worker --handler resize='python3 resize.py' --persistent --concurrency 8
 
 Handlers get the payload on stdin and JOBQ_JOB_ID, JOBQ_JOB_TYPE, JOBQ_QUEUE, JOBQ_ATTEMPT,
 JOBQ_MAX_ATTEMPTS in the environment. Exit 0 completes the job (stdout is the result), exit 100
-fails it for good, any other exit fails the attempt (stderr is the error) and it is retried.";
+fails it for good, any other exit fails the attempt (stderr is the error) and it is retried.
+
+With --persistent (or `persistent = true` in the handlers file) one process per slot stays up
+and gets one line per job on stdin: {\"id\",\"type\",\"queue\",\"attempt\",\"max_attempts\",\"payload\"}.
+It answers one line on stdout: {\"id\":ID,\"ok\":true,\"result\":JSON} or
+{\"id\":ID,\"ok\":false,\"error\":\"...\",\"permanent\":false}. Logs go to stderr.";
 
 #[derive(Debug, Args)]
 #[command(after_long_help = WORKER_EXAMPLES)]
@@ -224,6 +230,11 @@ pub struct WorkerArgs {
     /// How long completed jobs stay readable
     #[arg(long, value_parser = parse_duration, default_value = "24h", value_name = "DURATION")]
     pub retention: Duration,
+
+    /// Run --handler and --exec commands as persistent handlers: one long-lived process per
+    /// slot, one JSON line per job on stdin, one JSON answer per job on stdout
+    #[arg(long)]
+    pub persistent: bool,
 }
 
 #[derive(Debug, Args)]

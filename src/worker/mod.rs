@@ -3,6 +3,7 @@
 mod backoff;
 mod exec;
 mod handler;
+mod persistent;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
