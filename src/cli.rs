@@ -69,6 +69,8 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Start a private redis-server, run sample jobs through a worker, show what happened
     Demo(DemoArgs),
+    /// Measure throughput, latency and Redis cost per job on a private redis-server
+    Bench(BenchArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -215,7 +217,7 @@ pub struct WorkerArgs {
     #[arg(long, value_parser = parse_duration, default_value = "5s", value_name = "DURATION")]
     pub kill_grace: Duration,
 
-    /// Lease on a running job; renewed every third of it. A dead worker's jobs return after at most 4/3 of it
+    /// Lease on a running job; renewed every third of it. A dead worker's jobs return after at most 4/3 of it (2x when all other workers are idle)
     #[arg(long, value_parser = parse_duration, default_value = "15s", value_name = "DURATION")]
     pub lease: Duration,
 
@@ -246,3 +248,60 @@ pub struct InspectArgs {
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {}
+
+const BENCH_EXAMPLES: &str = "\
+Examples:
+  jobq bench
+  jobq bench --repeat 5 --concurrency 50 --json > bench.json
+  jobq bench --jobs 2000 --backlogs 1000,10000 --idle-window 5s --external-jobs 200
+  jobq bench --use-redis-url --redis-url redis://10.0.0.5:6379
+
+Build with --release first: a debug build measures the compiler, not jobq.
+Figures are medians of --repeat rounds with their min-max spread. Redis commands are counted
+with INFO commandstats, including the commands run inside jobq's Lua scripts.";
+
+#[derive(Debug, Args)]
+#[command(after_long_help = BENCH_EXAMPLES)]
+pub struct BenchArgs {
+    /// Jobs per throughput figure (single enqueue, bulk enqueue, processed)
+    #[arg(long, default_value_t = 20_000, value_name = "N")]
+    pub jobs: usize,
+
+    /// Concurrency of the benchmarked worker
+    #[arg(long, short = 'c', default_value_t = 50, value_name = "N")]
+    pub concurrency: usize,
+
+    /// Rounds per figure; the table shows the median and the spread
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub repeat: usize,
+
+    /// Arrival rate for the latency figure (jobs/s, open loop)
+    #[arg(long, default_value_t = 1000, value_name = "PER_SECOND")]
+    pub rate: u32,
+
+    /// Arrivals per latency round
+    #[arg(long, default_value_t = 2000, value_name = "N")]
+    pub latency_jobs: usize,
+
+    /// How long an idle worker is watched to count its Redis commands
+    #[arg(long, value_parser = parse_duration, default_value = "30s", value_name = "DURATION")]
+    pub idle_window: Duration,
+
+    /// Queue sizes for the \"cost stays flat\" table (--jobs of each are processed)
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "10000,100000,1000000",
+        value_name = "N1,N2,..."
+    )]
+    pub backlogs: Vec<usize>,
+
+    /// Jobs for each external-handler path (exec per job, persistent Python); 0 skips them
+    #[arg(long, default_value_t = 2000, value_name = "N")]
+    pub external_jobs: usize,
+
+    /// Use the Redis at --redis-url (in a throwaway namespace, deleted afterwards) instead of a
+    /// private redis-server; command counts then include other clients' commands
+    #[arg(long)]
+    pub use_redis_url: bool,
+}

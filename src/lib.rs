@@ -1,6 +1,7 @@
 //! jobq: background-job queues on Redis. The CLI (`jobq`) is a thin layer over this library;
 //! a Rust service can enqueue jobs or run a worker with in-process handlers through it.
 
+pub mod bench;
 pub mod cli;
 pub mod duration;
 pub mod error;

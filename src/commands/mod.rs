@@ -1,6 +1,7 @@
 //! One module per subcommand; each has a `run` that returns an exit status or an error.
 
 mod batch;
+mod bench;
 mod demo;
 mod enqueue;
 mod inspect;
@@ -18,6 +19,7 @@ pub async fn run(cli: Cli) -> Result<ExitStatus> {
         Command::Worker(args) => worker::run(args, g).await,
         Command::Inspect(args) => inspect::run(args, g).await,
         Command::Demo(args) => demo::run(args, g).await,
+        Command::Bench(args) => bench::run(args, g).await,
     }
 }
 

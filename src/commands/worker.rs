@@ -45,6 +45,7 @@ pub fn config(args: &WorkerArgs) -> Result<WorkerConfig> {
             max: args.retry_max.max(args.retry_base),
         },
         retention: args.retention,
+        log_completed: true,
     })
 }
 
