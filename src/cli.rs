@@ -283,8 +283,9 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 2000, value_name = "N")]
     pub latency_jobs: usize,
 
-    /// How long an idle worker is watched to count its Redis commands
-    #[arg(long, value_parser = parse_duration, default_value = "30s", value_name = "DURATION")]
+    /// How long an idle worker is watched to count its Redis commands (the default covers one
+    /// whole idle cycle: four lease-long waits and the safety-net fetch after them)
+    #[arg(long, value_parser = parse_duration, default_value = "65s", value_name = "DURATION")]
     pub idle_window: Duration,
 
     /// Queue sizes for the \"cost stays flat\" table (--jobs of each are processed)

@@ -4,5 +4,6 @@
 mod bad_input;
 mod enqueue;
 mod generated;
+mod perf;
 mod util;
 mod worker;
