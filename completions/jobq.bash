@@ -16,6 +16,9 @@ _jobq() {
             ",$1")
                 cmd="jobq"
                 ;;
+            jobq,bench)
+                cmd="jobq__subcmd__bench"
+                ;;
             jobq,demo)
                 cmd="jobq__subcmd__demo"
                 ;;
@@ -30,6 +33,9 @@ _jobq() {
                 ;;
             jobq,worker)
                 cmd="jobq__subcmd__worker"
+                ;;
+            jobq__subcmd__help,bench)
+                cmd="jobq__subcmd__help__subcmd__bench"
                 ;;
             jobq__subcmd__help,demo)
                 cmd="jobq__subcmd__help__subcmd__demo"
@@ -53,12 +59,70 @@ _jobq() {
 
     case "${cmd}" in
         jobq)
-            opts="-h -V --redis-url --namespace --json --help --version enqueue worker inspect demo help"
+            opts="-h -V --redis-url --namespace --json --help --version enqueue worker inspect demo bench help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --redis-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        jobq__subcmd__bench)
+            opts="-c -h -V --jobs --concurrency --repeat --rate --latency-jobs --idle-window --backlogs --external-jobs --use-redis-url --redis-url --namespace --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --concurrency)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --repeat)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rate)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --latency-jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --idle-window)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backlogs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --external-jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --redis-url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -97,7 +161,7 @@ _jobq() {
             return 0
             ;;
         jobq__subcmd__enqueue)
-            opts="-d -p -q -h -V --data --priority --queue --delay --at --max-attempts --timeout --unique-key --redis-url --namespace --json --help --version"
+            opts="-d -p -q -h -V --data --priority --queue --delay --at --max-attempts --timeout --unique-key --batch --redis-url --namespace --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -147,6 +211,10 @@ _jobq() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --batch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --redis-url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -163,8 +231,22 @@ _jobq() {
             return 0
             ;;
         jobq__subcmd__help)
-            opts="enqueue worker inspect demo help"
+            opts="enqueue worker inspect demo bench help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        jobq__subcmd__help__subcmd__bench)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -269,7 +351,7 @@ _jobq() {
             return 0
             ;;
         jobq__subcmd__worker)
-            opts="-c -h -V --queues --concurrency --handler --handlers --exec --burst --shutdown-timeout --timeout --kill-grace --lease --retry-base --retry-max --retention --redis-url --namespace --json --help --version"
+            opts="-c -h -V --queues --concurrency --handler --handlers --exec --burst --shutdown-timeout --timeout --kill-grace --lease --retry-base --retry-max --retention --persistent --redis-url --namespace --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -33,6 +33,7 @@ complete -c jobq -n "__fish_jobq_needs_command" -f -a "enqueue" -d 'Add a job to
 complete -c jobq -n "__fish_jobq_needs_command" -f -a "worker" -d 'Run jobs from one or more queues with handler programs'
 complete -c jobq -n "__fish_jobq_needs_command" -f -a "inspect" -d 'Show everything about one job: state, attempts, times, result, errors'
 complete -c jobq -n "__fish_jobq_needs_command" -f -a "demo" -d 'Start a private redis-server, run sample jobs through a worker, show what happened'
+complete -c jobq -n "__fish_jobq_needs_command" -f -a "bench" -d 'Measure throughput, latency and Redis cost per job on a private redis-server'
 complete -c jobq -n "__fish_jobq_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c jobq -n "__fish_jobq_using_subcommand enqueue" -s d -l data -d 'Payload: JSON text, @FILE to read a file, or - to read stdin' -r
 complete -c jobq -n "__fish_jobq_using_subcommand enqueue" -s p -l priority -d 'Standard queue to use' -r -f -a "high\t''
@@ -44,6 +45,7 @@ complete -c jobq -n "__fish_jobq_using_subcommand enqueue" -l at -d 'Run no earl
 complete -c jobq -n "__fish_jobq_using_subcommand enqueue" -l max-attempts -d 'Attempts before the job goes to the dead-letter set' -r
 complete -c jobq -n "__fish_jobq_using_subcommand enqueue" -l timeout -d 'Stop the handler and fail the attempt after this long' -r
 complete -c jobq -n "__fish_jobq_using_subcommand enqueue" -l unique-key -d 'While an unfinished job in this queue has this key, return its id instead of adding another' -r
+complete -c jobq -n "__fish_jobq_using_subcommand enqueue" -l batch -d 'Enqueue many jobs: one JSON object per line from FILE, or - for stdin (see below)' -r -F
 complete -c jobq -n "__fish_jobq_using_subcommand enqueue" -l redis-url -d 'Redis to use: redis://[user:password@]host:port[/db], rediss:// for TLS, unix:///path/redis.sock' -r
 complete -c jobq -n "__fish_jobq_using_subcommand enqueue" -l namespace -d 'Key namespace; tenants sharing one Redis use different namespaces' -r
 complete -c jobq -n "__fish_jobq_using_subcommand enqueue" -l json -d 'Print JSON on stdout instead of text for humans'
@@ -57,13 +59,14 @@ complete -c jobq -n "__fish_jobq_using_subcommand worker" -l exec -d 'Handler fo
 complete -c jobq -n "__fish_jobq_using_subcommand worker" -l shutdown-timeout -d 'On SIGINT/SIGTERM, how long running jobs may take to finish before they are requeued' -r
 complete -c jobq -n "__fish_jobq_using_subcommand worker" -l timeout -d 'Timeout for jobs that set none (their handler\'s timeout comes first)' -r
 complete -c jobq -n "__fish_jobq_using_subcommand worker" -l kill-grace -d 'Time between SIGTERM and SIGKILL when a handler must stop' -r
-complete -c jobq -n "__fish_jobq_using_subcommand worker" -l lease -d 'Lease on a running job; renewed every third of it. A dead worker\'s jobs return after at most 4/3 of it' -r
+complete -c jobq -n "__fish_jobq_using_subcommand worker" -l lease -d 'Lease on a running job; renewed every third of it. A dead worker\'s jobs return after at most 4/3 of it (2x when all other workers are idle)' -r
 complete -c jobq -n "__fish_jobq_using_subcommand worker" -l retry-base -d 'Delay before the first retry; doubles with each attempt, ±25% jitter' -r
 complete -c jobq -n "__fish_jobq_using_subcommand worker" -l retry-max -d 'Longest delay between retries' -r
 complete -c jobq -n "__fish_jobq_using_subcommand worker" -l retention -d 'How long completed jobs stay readable' -r
 complete -c jobq -n "__fish_jobq_using_subcommand worker" -l redis-url -d 'Redis to use: redis://[user:password@]host:port[/db], rediss:// for TLS, unix:///path/redis.sock' -r
 complete -c jobq -n "__fish_jobq_using_subcommand worker" -l namespace -d 'Key namespace; tenants sharing one Redis use different namespaces' -r
 complete -c jobq -n "__fish_jobq_using_subcommand worker" -l burst -d 'Exit 0 once the queues are empty and nothing is running'
+complete -c jobq -n "__fish_jobq_using_subcommand worker" -l persistent -d 'Run --handler and --exec commands as persistent handlers: one long-lived process per slot, one JSON line per job on stdin, one JSON answer per job on stdout'
 complete -c jobq -n "__fish_jobq_using_subcommand worker" -l json -d 'Print JSON on stdout instead of text for humans'
 complete -c jobq -n "__fish_jobq_using_subcommand worker" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c jobq -n "__fish_jobq_using_subcommand worker" -s V -l version -d 'Print version'
@@ -77,8 +80,23 @@ complete -c jobq -n "__fish_jobq_using_subcommand demo" -l namespace -d 'Key nam
 complete -c jobq -n "__fish_jobq_using_subcommand demo" -l json -d 'Print JSON on stdout instead of text for humans'
 complete -c jobq -n "__fish_jobq_using_subcommand demo" -s h -l help -d 'Print help'
 complete -c jobq -n "__fish_jobq_using_subcommand demo" -s V -l version -d 'Print version'
-complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo help" -f -a "enqueue" -d 'Add a job to a queue and print its id'
-complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo help" -f -a "worker" -d 'Run jobs from one or more queues with handler programs'
-complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo help" -f -a "inspect" -d 'Show everything about one job: state, attempts, times, result, errors'
-complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo help" -f -a "demo" -d 'Start a private redis-server, run sample jobs through a worker, show what happened'
-complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c jobq -n "__fish_jobq_using_subcommand bench" -l jobs -d 'Jobs per throughput figure (single enqueue, bulk enqueue, processed)' -r
+complete -c jobq -n "__fish_jobq_using_subcommand bench" -s c -l concurrency -d 'Concurrency of the benchmarked worker' -r
+complete -c jobq -n "__fish_jobq_using_subcommand bench" -l repeat -d 'Rounds per figure; the table shows the median and the spread' -r
+complete -c jobq -n "__fish_jobq_using_subcommand bench" -l rate -d 'Arrival rate for the latency figure (jobs/s, open loop)' -r
+complete -c jobq -n "__fish_jobq_using_subcommand bench" -l latency-jobs -d 'Arrivals per latency round' -r
+complete -c jobq -n "__fish_jobq_using_subcommand bench" -l idle-window -d 'How long an idle worker is watched to count its Redis commands (the default covers one whole idle cycle: four lease-long waits and the safety-net fetch after them)' -r
+complete -c jobq -n "__fish_jobq_using_subcommand bench" -l backlogs -d 'Queue sizes for the \\"cost stays flat\\" table (--jobs of each are processed)' -r
+complete -c jobq -n "__fish_jobq_using_subcommand bench" -l external-jobs -d 'Jobs for each external-handler path (exec per job, persistent Python); 0 skips them' -r
+complete -c jobq -n "__fish_jobq_using_subcommand bench" -l redis-url -d 'Redis to use: redis://[user:password@]host:port[/db], rediss:// for TLS, unix:///path/redis.sock' -r
+complete -c jobq -n "__fish_jobq_using_subcommand bench" -l namespace -d 'Key namespace; tenants sharing one Redis use different namespaces' -r
+complete -c jobq -n "__fish_jobq_using_subcommand bench" -l use-redis-url -d 'Use the Redis at --redis-url (in a throwaway namespace, deleted afterwards) instead of a private redis-server; command counts then include other clients\' commands'
+complete -c jobq -n "__fish_jobq_using_subcommand bench" -l json -d 'Print JSON on stdout instead of text for humans'
+complete -c jobq -n "__fish_jobq_using_subcommand bench" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c jobq -n "__fish_jobq_using_subcommand bench" -s V -l version -d 'Print version'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo bench help" -f -a "enqueue" -d 'Add a job to a queue and print its id'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo bench help" -f -a "worker" -d 'Run jobs from one or more queues with handler programs'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo bench help" -f -a "inspect" -d 'Show everything about one job: state, attempts, times, result, errors'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo bench help" -f -a "demo" -d 'Start a private redis-server, run sample jobs through a worker, show what happened'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo bench help" -f -a "bench" -d 'Measure throughput, latency and Redis cost per job on a private redis-server'
+complete -c jobq -n "__fish_jobq_using_subcommand help; and not __fish_seen_subcommand_from enqueue worker inspect demo bench help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
