@@ -2,9 +2,10 @@
 //!
 //! Semantics (README "Bulk enqueue"): every line is parsed and validated before anything is
 //! sent, so one bad line enqueues nothing. Then the jobs go out in pipelines of
-//! `ENQUEUE_PIPELINE`, and each pipeline's ids are printed before the next is sent: if Redis
-//! fails mid-way, the ids on stdout are exactly the jobs known to be enqueued, and the error
-//! names the lines whose fate is unknown (that pipeline) and the lines never sent.
+//! `ENQUEUE_PIPELINE` (a few in flight), `CHUNK` lines at a time, and each chunk's ids are
+//! printed before the next chunk is sent: if Redis fails mid-way, the ids on stdout are
+//! exactly the jobs known to be enqueued, and the error names the lines whose fate is unknown
+//! (that chunk) and the lines never sent.
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
@@ -17,6 +18,9 @@ use jobq::{duration, NewJob};
 use serde::{Deserialize, Serialize};
 
 use crate::output;
+
+/// Lines sent (and printed) together; a failure leaves at most this many lines uncertain.
+const CHUNK: usize = 8 * ENQUEUE_PIPELINE;
 
 /// One line of a batch file. Absent fields take the command line's values (or defaults).
 #[derive(Deserialize)]
@@ -53,7 +57,7 @@ pub async fn run(path: &Path, args: &EnqueueArgs, g: &GlobalArgs) -> Result<Exit
     }
     let store = super::connect(g).await?;
     let mut done = 0;
-    for chunk in jobs.chunks(ENQUEUE_PIPELINE) {
+    for chunk in jobs.chunks(CHUNK) {
         let batch: Vec<NewJob> = chunk.iter().map(|(_, j)| j.clone()).collect();
         let outcomes = store
             .enqueue_many(&batch)

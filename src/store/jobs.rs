@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use futures_util::{stream, StreamExt, TryStreamExt};
 
 use super::scripts::{evalsha, is_noscript, SCRIPTS};
 use super::Store;
@@ -86,6 +87,7 @@ impl EnqueueOutcome {
 /// Enqueue scripts sent per pipeline by [`Store::enqueue_many`]: large enough to amortise the
 /// round trip, small enough that one pipeline does not hold Redis for long (~10 ms).
 pub const ENQUEUE_PIPELINE: usize = 1000;
+const PIPELINES_IN_FLIGHT: usize = 4;
 
 /// The script replies `duplicate` or the job's state; a retried call whose first attempt
 /// landed (reply lost) reports that job's current state.
@@ -100,41 +102,46 @@ fn outcome(reply: (String, String)) -> Result<EnqueueOutcome> {
 impl Store {
     /// Writes a new job in one round trip (queue registration and the enqueue script pipelined).
     pub async fn enqueue(&self, new: &NewJob) -> Result<EnqueueOutcome> {
-        let mut outcomes = self.enqueue_many(std::slice::from_ref(new)).await?;
-        Ok(outcomes.remove(0))
+        new.validate()?;
+        let mut replies = self.send_enqueue_pipeline(std::slice::from_ref(new)).await?;
+        outcome(replies.remove(0))
     }
 
     /// Writes many jobs with pipelines of up to [`ENQUEUE_PIPELINE`] enqueue scripts (one
-    /// round trip each), returning one outcome per job, in order. Every job is validated
-    /// before anything is sent. On an error, earlier pipelines have landed and the failing one
-    /// may have landed in part; retrying is safe for the jobs this call picked ids for (a
-    /// replayed script finds its job), which `run` does for transient errors.
+    /// round trip each, a few in flight), returning one outcome per job, in order. Every job
+    /// is validated before anything is sent. On an error, any part of this call's jobs may
+    /// have landed (callers that must report exactly what was written call it with bounded
+    /// slices, as `jobq enqueue --batch` does). Transient errors are retried by `run`, which
+    /// is safe: the client picks the ids, so a replayed script finds its job.
     pub async fn enqueue_many(&self, jobs: &[NewJob]) -> Result<Vec<EnqueueOutcome>> {
         for new in jobs {
             new.validate()?;
         }
-        let mut out = Vec::with_capacity(jobs.len());
-        for chunk in jobs.chunks(ENQUEUE_PIPELINE) {
-            let pipe = self.enqueue_pipeline(chunk);
-            let replies: Vec<(String, String)> = self
-                .run(|mut conn| {
-                    let pipe = &pipe;
-                    async move {
-                        match pipe.query_async(&mut conn).await {
-                            Err(e) if is_noscript(&e) => {
-                                SCRIPTS.enqueue.prepare_invoke().load_async(&mut conn).await?;
-                                pipe.query_async(&mut conn).await
-                            }
-                            other => other,
-                        }
+        // A few pipelines in flight keep Redis busy while the client builds the next one;
+        // `buffered` keeps the replies in job order.
+        let replies: Vec<Vec<(String, String)>> = stream::iter(jobs.chunks(ENQUEUE_PIPELINE))
+            .map(|chunk| self.send_enqueue_pipeline(chunk))
+            .buffered(PIPELINES_IN_FLIGHT)
+            .try_collect()
+            .await?;
+        replies.into_iter().flatten().map(outcome).collect()
+    }
+
+    async fn send_enqueue_pipeline(&self, chunk: &[NewJob]) -> Result<Vec<(String, String)>> {
+        let pipe = self.enqueue_pipeline(chunk);
+        self.run(|mut conn| {
+            let pipe = &pipe;
+            async move {
+                match pipe.query_async(&mut conn).await {
+                    Err(e) if is_noscript(&e) => {
+                        SCRIPTS.enqueue.prepare_invoke().load_async(&mut conn).await?;
+                        pipe.query_async(&mut conn).await
                     }
-                })
-                .await?;
-            for reply in replies {
-                out.push(outcome(reply)?);
+                    other => other,
+                }
             }
-        }
-        Ok(out)
+        })
+        .await
     }
 
     /// SADD of each new queue name (replies ignored), then one enqueue script per job.
