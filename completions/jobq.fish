@@ -86,7 +86,7 @@ complete -c jobq -n "__fish_jobq_using_subcommand bench" -l repeat -d 'Rounds pe
 complete -c jobq -n "__fish_jobq_using_subcommand bench" -l rate -d 'Arrival rate for the latency figure (jobs/s, open loop)' -r
 complete -c jobq -n "__fish_jobq_using_subcommand bench" -l latency-jobs -d 'Arrivals per latency round' -r
 complete -c jobq -n "__fish_jobq_using_subcommand bench" -l idle-window -d 'How long an idle worker is watched to count its Redis commands (the default covers one whole idle cycle: four lease-long waits and the safety-net fetch after them)' -r
-complete -c jobq -n "__fish_jobq_using_subcommand bench" -l backlogs -d 'Queue sizes for the \\"cost stays flat\\" table (--jobs of each are processed)' -r
+complete -c jobq -n "__fish_jobq_using_subcommand bench" -l backlogs -d 'Queue sizes for the "cost stays flat" table (--jobs of each are processed)' -r
 complete -c jobq -n "__fish_jobq_using_subcommand bench" -l external-jobs -d 'Jobs for each external-handler path (exec per job, persistent Python); 0 skips them' -r
 complete -c jobq -n "__fish_jobq_using_subcommand bench" -l redis-url -d 'Redis to use: redis://[user:password@]host:port[/db], rediss:// for TLS, unix:///path/redis.sock' -r
 complete -c jobq -n "__fish_jobq_using_subcommand bench" -l namespace -d 'Key namespace; tenants sharing one Redis use different namespaces' -r

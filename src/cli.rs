@@ -288,7 +288,7 @@ pub struct BenchArgs {
     #[arg(long, value_parser = parse_duration, default_value = "65s", value_name = "DURATION")]
     pub idle_window: Duration,
 
-    /// Queue sizes for the \"cost stays flat\" table (--jobs of each are processed)
+    /// Queue sizes for the "cost stays flat" table (--jobs of each are processed)
     #[arg(
         long,
         value_delimiter = ',',
