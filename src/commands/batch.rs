@@ -107,7 +107,10 @@ fn partial(e: Error, jobs: &[(usize, NewJob)], done: usize, len: usize) -> Error
         Some((line, _)) => format!("; lines {line} and after were not sent"),
         None => String::new(),
     };
-    let msg = format!("{e} ({sent}; lines {first}-{last} may be partly enqueued{rest})");
+    // The store's OOM message speaks for one command ("nothing was written"); here the
+    // parenthesis below says what was written.
+    let what = e.to_string().replace("; nothing was written", "");
+    let msg = format!("{what} ({sent}; lines {first}-{last} may be partly enqueued{rest})");
     match e {
         Error::Invalid(_) => Error::Invalid(msg),
         Error::NotFound(_) => Error::NotFound(msg),

@@ -247,3 +247,51 @@ fn bench_runs_end_to_end_and_prints_well_formed_json() {
     // The bench used its own server: nothing was written to this one.
     assert!(redis.keys().is_empty());
 }
+
+#[test]
+fn batch_cut_off_by_redis_prints_exactly_what_was_enqueued() {
+    // Room for the first 8000-line chunk only: the second one runs into maxmemory (OOM).
+    let redis = Redis::start_with(&["--maxmemory", "24mb", "--maxmemory-policy", "noeviction"]);
+    let pad = "x".repeat(1000);
+    let input: String = (0..24_000)
+        .map(|i| format!("{{\"type\":\"t\",\"payload\":{{\"i\":{i},\"pad\":\"{pad}\"}}}}\n"))
+        .collect();
+    let r = run_with_stdin(jobq(&redis).args(["enqueue", "--batch", "-"]), input.as_bytes());
+    assert_eq!(r.code, 7, "Redis refused (OOM); stderr: {}", r.stderr);
+    let printed = lines(&r.stdout);
+    assert_eq!(printed.len(), 8000, "the first chunk's ids, and only those");
+    let mut conn = redis.conn();
+    for id in printed.iter().step_by(997) {
+        let key = format!("{{jobq:normal}}:job:{id}");
+        assert!(
+            redis::cmd("EXISTS").arg(&key).query::<bool>(&mut conn).unwrap(),
+            "{id} printed but missing"
+        );
+    }
+    assert!(
+        r.stderr
+            .contains("the 8000 jobs whose ids were printed are enqueued"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("lines 8001-16000 may be partly enqueued"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("lines 16001 and after were not sent"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("nothing was written"), "{}", r.stderr);
+    assert_eq!(
+        r.stderr.lines().filter(|l| l.starts_with("jobq: error:")).count(),
+        1
+    );
+    let queued: usize = redis::cmd("LLEN")
+        .arg("{jobq:normal}:queued")
+        .query(&mut conn)
+        .unwrap();
+    assert!((8000..16_000).contains(&queued), "{queued} queued");
+}
