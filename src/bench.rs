@@ -183,6 +183,9 @@ async fn external(store: &Arc<Store>, c: &BenchConfig, s: &mut Samples) -> Resul
     let exec = exec_handler("true", false)?;
     let p = process(store, c.external_jobs, c.external_jobs, c.concurrency, exec).await?;
     s.add("exec_per_job_processed", "jobs/s", "", p.per_s);
+    if crate::private_redis::find_on_path("python3").is_none() {
+        return Ok(()); // The persistent-handler figure needs Python; the table shows it missing.
+    }
     clear(store).await?;
     let dir = tempfile::tempdir().map_err(|e| Error::Io(e.to_string()))?;
     let script = dir.path().join("noop.py");
@@ -290,6 +293,9 @@ async fn process(
     let cpu = redis_cpu(store).await? - cpu0;
     shutdown.drain.cancel();
     task.await.map_err(|e| Error::Io(e.to_string()))??;
+    if let Some(error) = counter.failure.lock().unwrap().take() {
+        return Err(Error::Io(format!("a benchmark job failed: {error}")));
+    }
     let after = commandstats(store).await?;
     let processed = counter.done.load(Ordering::Relaxed) as f64;
     let enqueue = delta(&before, &filled);
@@ -309,6 +315,8 @@ async fn process(
 /// Counts finished jobs and signals when `target` is reached.
 struct Counter {
     done: AtomicU64,
+    /// The first failure: a bench whose handler fails measures nothing worth printing.
+    failure: Mutex<Option<String>>,
     target: u64,
     reached: Notify,
 }
@@ -317,9 +325,17 @@ impl Counter {
     fn new(target: usize) -> Arc<Counter> {
         Arc::new(Counter {
             done: AtomicU64::new(0),
+            failure: Mutex::new(None),
             target: target as u64,
             reached: Notify::new(),
         })
+    }
+
+    fn add_outcome(&self, outcome: &Outcome) {
+        if let Outcome::Failed { error, .. } = outcome {
+            self.failure.lock().unwrap().get_or_insert_with(|| error.clone());
+        }
+        self.add();
     }
 
     fn add(&self) {
@@ -351,7 +367,7 @@ impl Handler for Counting {
         let counter = self.counter.clone();
         Box::pin(async move {
             let out = fut.await;
-            counter.add();
+            counter.add_outcome(&out);
             out
         })
     }

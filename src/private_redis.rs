@@ -79,7 +79,8 @@ impl Drop for PrivateRedis {
     }
 }
 
-fn find_on_path(name: &str) -> Option<PathBuf> {
+/// The first `name` on PATH.
+pub fn find_on_path(name: &str) -> Option<PathBuf> {
     std::env::var_os("PATH")?
         .to_str()?
         .split(':')

@@ -1,6 +1,8 @@
 //! Bulk enqueue (`enqueue --batch`), persistent handlers and `jobq bench` (structure only:
 //! timings belong in the bench's output, not in assertions).
 
+use std::process::Command;
+
 use crate::util::*;
 
 fn lines(text: &str) -> Vec<String> {
@@ -228,10 +230,14 @@ fn bench_runs_end_to_end_and_prints_well_formed_json() {
         "idle_worker_commands",
         "worker_peak_rss",
         "exec_per_job_processed",
-        "persistent_python_processed",
     ] {
         assert!(names.contains(&want), "missing {want} in {names:?}");
     }
+    let python = Command::new("python3")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert_eq!(names.contains(&"persistent_python_processed"), python);
     for f in figures {
         assert_eq!(f["samples"].as_array().unwrap().len(), 2, "{f}");
         assert!(
