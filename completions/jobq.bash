@@ -16,6 +16,9 @@ _jobq() {
             ",$1")
                 cmd="jobq"
                 ;;
+            jobq,bench)
+                cmd="jobq__subcmd__bench"
+                ;;
             jobq,cancel)
                 cmd="jobq__subcmd__cancel"
                 ;;
@@ -97,6 +100,9 @@ _jobq() {
             jobq__subcmd__dlq__subcmd__help,purge)
                 cmd="jobq__subcmd__dlq__subcmd__help__subcmd__purge"
                 ;;
+            jobq__subcmd__help,bench)
+                cmd="jobq__subcmd__help__subcmd__bench"
+                ;;
             jobq__subcmd__help,cancel)
                 cmd="jobq__subcmd__help__subcmd__cancel"
                 ;;
@@ -170,12 +176,70 @@ _jobq() {
 
     case "${cmd}" in
         jobq)
-            opts="-h -V --redis-url --namespace --json --help --version enqueue worker inspect demo doctor progress watch wait tail ls retry cancel dlq pause resume purge stats workers help"
+            opts="-h -V --redis-url --namespace --json --help --version enqueue worker inspect demo doctor progress watch wait tail ls retry cancel dlq pause resume purge stats workers bench help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --redis-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        jobq__subcmd__bench)
+            opts="-c -h -V --jobs --concurrency --repeat --rate --latency-jobs --idle-window --backlogs --external-jobs --use-redis-url --redis-url --namespace --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --concurrency)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --repeat)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rate)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --latency-jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --idle-window)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backlogs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --external-jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --redis-url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -492,7 +556,7 @@ _jobq() {
             return 0
             ;;
         jobq__subcmd__enqueue)
-            opts="-d -p -q -h -V --data --priority --queue --delay --at --max-attempts --timeout --unique-key --wait --watch --redis-url --namespace --json --help --version"
+            opts="-d -p -q -h -V --data --priority --queue --delay --at --max-attempts --timeout --unique-key --wait --watch --batch --redis-url --namespace --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -542,6 +606,10 @@ _jobq() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --batch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --redis-url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -558,8 +626,22 @@ _jobq() {
             return 0
             ;;
         jobq__subcmd__help)
-            opts="enqueue worker inspect demo doctor progress watch wait tail ls retry cancel dlq pause resume purge stats workers help"
+            opts="enqueue worker inspect demo doctor progress watch wait tail ls retry cancel dlq pause resume purge stats workers bench help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        jobq__subcmd__help__subcmd__bench)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1258,7 +1340,7 @@ _jobq() {
             return 0
             ;;
         jobq__subcmd__worker)
-            opts="-c -h -V --queues --concurrency --handler --handlers --exec --burst --shutdown-timeout --timeout --kill-grace --lease --retry-base --retry-max --retention --redis-url --namespace --json --help --version"
+            opts="-c -h -V --queues --concurrency --handler --handlers --exec --burst --shutdown-timeout --timeout --kill-grace --lease --retry-base --retry-max --retention --persistent --redis-url --namespace --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

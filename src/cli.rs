@@ -102,6 +102,8 @@ pub enum Command {
     Stats(StatsArgs),
     /// Live workers: queues, busy slots and the jobs they run, uptime, last heartbeat
     Workers(WorkersArgs),
+    /// Measure throughput, latency and Redis cost per job on a private redis-server
+    Bench(BenchArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -125,7 +127,7 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
     duration::parse(s)
 }
 
-fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
+pub fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| format!("{e}: use RFC 3339, e.g. 2026-11-23T09:00:00Z or 2026-11-23T10:00:00+01:00"))
@@ -136,14 +138,20 @@ Examples:
   jobq enqueue send_email --data '{\"to\":\"a@b.c\"}'
   jobq enqueue report --data @report.json --queue reports --timeout 10m
   echo '{\"n\": 1}' | jobq enqueue count --data - --delay 90s
-  jobq enqueue sync_user --data '{\"id\": 7}' --unique-key user-7";
+  jobq enqueue sync_user --data '{\"id\": 7}' --unique-key user-7
+  jobq enqueue --batch jobs.jsonl
+  printf '%s\\n' '{\"type\":\"resize\",\"payload\":{\"img\":1},\"queue\":\"media\"}' | jobq enqueue --batch -
+
+--batch reads one job per line as JSON: type (required), payload (or data), queue or priority,
+delay, at, max_attempts, timeout, unique_key; the other flags given are defaults for every line.
+All lines are checked first: one bad line enqueues nothing. Ids are printed in line order.";
 
 #[derive(Debug, Args)]
 #[command(after_long_help = ENQUEUE_EXAMPLES)]
 pub struct EnqueueArgs {
     /// Job type; the worker picks the handler by it ([A-Za-z0-9_.-], at most 128 characters)
-    #[arg(value_name = "TYPE")]
-    pub job_type: String,
+    #[arg(value_name = "TYPE", required_unless_present = "batch")]
+    pub job_type: Option<String>,
 
     /// Payload: JSON text, @FILE to read a file, or - to read stdin
     #[arg(long, short = 'd', default_value = "{}", value_name = "JSON|@FILE|-")]
@@ -184,6 +192,9 @@ pub struct EnqueueArgs {
     /// After enqueueing, show its progress until it ends, like `jobq watch` (same exit codes)
     #[arg(long)]
     pub watch: bool,
+    /// Enqueue many jobs: one JSON object per line from FILE, or - for stdin (see below)
+    #[arg(long, value_name = "FILE|-", conflicts_with_all = ["job_type", "data", "unique_key", "wait", "watch"])]
+    pub batch: Option<PathBuf>,
 }
 
 const WORKER_EXAMPLES: &str = "\
@@ -191,10 +202,16 @@ Examples:
   jobq worker --handler send_email=./send_email.sh
   jobq worker --queues high,normal --concurrency 8 --handlers handlers.toml
   jobq worker --exec 'python3 handle.py' --burst
+  jobq worker --handler resize='python3 resize.py' --persistent --concurrency 8
 
 Handlers get the payload on stdin and JOBQ_JOB_ID, JOBQ_JOB_TYPE, JOBQ_QUEUE, JOBQ_ATTEMPT,
 JOBQ_MAX_ATTEMPTS in the environment. Exit 0 completes the job (stdout is the result), exit 100
-fails it for good, any other exit fails the attempt (stderr is the error) and it is retried.";
+fails it for good, any other exit fails the attempt (stderr is the error) and it is retried.
+
+With --persistent (or `persistent = true` in the handlers file) one process per slot stays up
+and gets one line per job on stdin: {\"id\",\"type\",\"queue\",\"attempt\",\"max_attempts\",\"payload\"}.
+It answers one line on stdout: {\"id\":ID,\"ok\":true,\"result\":JSON} or
+{\"id\":ID,\"ok\":false,\"error\":\"...\",\"permanent\":false}. Logs go to stderr.";
 
 #[derive(Debug, Args)]
 #[command(after_long_help = WORKER_EXAMPLES)]
@@ -240,7 +257,7 @@ pub struct WorkerArgs {
     #[arg(long, value_parser = parse_duration, default_value = "5s", value_name = "DURATION")]
     pub kill_grace: Duration,
 
-    /// Lease on a running job; renewed every third of it. A dead worker's jobs return after at most 4/3 of it
+    /// Lease on a running job; renewed every third of it. A dead worker's jobs return after at most 4/3 of it (2x when all other workers are idle)
     #[arg(long, value_parser = parse_duration, default_value = "15s", value_name = "DURATION")]
     pub lease: Duration,
 
@@ -255,6 +272,11 @@ pub struct WorkerArgs {
     /// How long completed jobs stay readable
     #[arg(long, value_parser = parse_duration, default_value = "24h", value_name = "DURATION")]
     pub retention: Duration,
+
+    /// Run --handler and --exec commands as persistent handlers: one long-lived process per
+    /// slot, one JSON line per job on stdin, one JSON answer per job on stdout
+    #[arg(long)]
+    pub persistent: bool,
 }
 
 #[derive(Debug, Args)]
@@ -611,3 +633,60 @@ pub struct StatsArgs {
 
 #[derive(Debug, Args)]
 pub struct WorkersArgs {}
+const BENCH_EXAMPLES: &str = "\
+Examples:
+  jobq bench
+  jobq bench --repeat 5 --concurrency 50 --json > bench.json
+  jobq bench --jobs 2000 --backlogs 1000,10000 --idle-window 5s --external-jobs 200
+  jobq bench --use-redis-url --redis-url redis://10.0.0.5:6379
+
+Build with --release first: a debug build measures the compiler, not jobq.
+Figures are medians of --repeat rounds with their min-max spread. Redis commands are counted
+with INFO commandstats, including the commands run inside jobq's Lua scripts.";
+
+#[derive(Debug, Args)]
+#[command(after_long_help = BENCH_EXAMPLES)]
+pub struct BenchArgs {
+    /// Jobs per throughput figure (single enqueue, bulk enqueue, processed)
+    #[arg(long, default_value_t = 20_000, value_name = "N")]
+    pub jobs: usize,
+
+    /// Concurrency of the benchmarked worker
+    #[arg(long, short = 'c', default_value_t = 50, value_name = "N")]
+    pub concurrency: usize,
+
+    /// Rounds per figure; the table shows the median and the spread
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub repeat: usize,
+
+    /// Arrival rate for the latency figure (jobs/s, open loop)
+    #[arg(long, default_value_t = 1000, value_name = "PER_SECOND")]
+    pub rate: u32,
+
+    /// Arrivals per latency round
+    #[arg(long, default_value_t = 2000, value_name = "N")]
+    pub latency_jobs: usize,
+
+    /// How long an idle worker is watched to count its Redis commands (the default covers one
+    /// whole idle cycle: four lease-long waits and the safety-net fetch after them)
+    #[arg(long, value_parser = parse_duration, default_value = "65s", value_name = "DURATION")]
+    pub idle_window: Duration,
+
+    /// Queue sizes for the "cost stays flat" table (--jobs of each are processed)
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "10000,100000,1000000",
+        value_name = "N1,N2,..."
+    )]
+    pub backlogs: Vec<usize>,
+
+    /// Jobs for each external-handler path (exec per job, persistent Python); 0 skips them
+    #[arg(long, default_value_t = 2000, value_name = "N")]
+    pub external_jobs: usize,
+
+    /// Use the Redis at --redis-url (in a throwaway namespace, deleted afterwards) instead of a
+    /// private redis-server; command counts then include other clients' commands
+    #[arg(long)]
+    pub use_redis_url: bool,
+}

@@ -1,6 +1,7 @@
 //! jobq: background-job queues on Redis. The CLI (`jobq`) is a thin layer over this library;
 //! a Rust service can enqueue jobs or run a worker with in-process handlers through it.
 
+pub mod bench;
 pub mod cli;
 pub mod doctor;
 pub mod duration;
@@ -8,6 +9,7 @@ pub mod error;
 pub mod exit;
 pub mod job;
 pub mod keys;
+pub mod private_redis;
 pub mod progress;
 pub mod store;
 pub mod worker;

@@ -1,8 +1,6 @@
 //! `jobq demo`: the whole life of a few jobs on a private redis-server, so a newcomer sees
 //! jobq work before configuring anything. Nothing outside a temp dir is touched.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -10,71 +8,12 @@ use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
 use jobq::cli::{DemoArgs, GlobalArgs};
 use jobq::error::{Error, Result};
 use jobq::exit::ExitStatus;
+use jobq::private_redis::PrivateRedis;
 use jobq::worker::{Backoff, ExecHandler, HandlerSpec, Shutdown, Worker, WorkerConfig};
 use jobq::{Job, NewJob, RetryPolicy, Store};
 use serde_json::json;
 
 use crate::output;
-
-/// A redis-server on a unix socket in a temp dir; killed (and the dir removed) on drop.
-struct PrivateRedis {
-    child: Child,
-    dir: tempfile::TempDir,
-}
-
-impl PrivateRedis {
-    fn start() -> Result<PrivateRedis> {
-        let binary = find_on_path("redis-server").ok_or_else(|| {
-            Error::Unavailable(
-                "the demo needs redis-server on PATH (Debian/Ubuntu: apt-get install redis-server)".into(),
-            )
-        })?;
-        let dir = tempfile::Builder::new()
-            .prefix("jobq-demo-")
-            .tempdir()
-            .map_err(|e| Error::Io(format!("cannot create a temp dir: {e}")))?;
-        let socket = dir.path().join("redis.sock");
-        let child = Command::new(binary)
-            .args(["--port", "0", "--unixsocket"])
-            .arg(&socket)
-            .args([
-                "--unixsocketperm",
-                "700",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-            ])
-            .arg(dir.path())
-            .args(["--logfile"])
-            .arg(dir.path().join("redis.log"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| Error::Io(format!("cannot start redis-server: {e}")))?;
-        Ok(PrivateRedis { child, dir })
-    }
-
-    fn url(&self) -> String {
-        format!("unix://{}", self.dir.path().join("redis.sock").display())
-    }
-}
-
-impl Drop for PrivateRedis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn find_on_path(name: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH")?
-        .to_str()?
-        .split(':')
-        .map(|dir| Path::new(dir).join(name))
-        .find(|p| p.is_file())
-}
 
 /// Each sample: type, queue, payload, and the handler command the demo worker runs for it.
 const SAMPLES: [(&str, &str, &str); 4] = [
@@ -93,8 +32,8 @@ const SAMPLES: [(&str, &str, &str); 4] = [
 ];
 
 pub async fn run(_args: DemoArgs, g: &GlobalArgs) -> Result<ExitStatus> {
-    let redis = PrivateRedis::start()?;
-    let store = Arc::new(connect_when_up(&redis.url(), &g.namespace).await?);
+    let redis = PrivateRedis::start("demo")?;
+    let store = Arc::new(redis.connect(&g.namespace, RetryPolicy::CLI).await?);
     output::note(format!("started a private redis-server at {}", redis.url()));
 
     let mut ids = Vec::new();
@@ -158,19 +97,6 @@ pub async fn run(_args: DemoArgs, g: &GlobalArgs) -> Result<ExitStatus> {
     }
     output::note("stopped the private redis-server and removed its data");
     Ok(ExitStatus::Success)
-}
-
-async fn connect_when_up(url: &str, namespace: &str) -> Result<Store> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        match Store::connect(url, namespace, RetryPolicy::CLI).await {
-            Ok(store) => return Ok(store),
-            Err(Error::Unavailable(_)) if Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(20)).await
-            }
-            Err(e) => return Err(e),
-        }
-    }
 }
 
 async fn wait_until_final(store: &Store, ids: &[String]) -> Result<Vec<Job>> {

@@ -10,6 +10,9 @@ use jobq::NewJob;
 use crate::output;
 
 pub async fn run(args: EnqueueArgs, g: &GlobalArgs) -> Result<ExitStatus> {
+    if let Some(path) = &args.batch {
+        return super::batch::run(path, &args, g).await;
+    }
     // Everything is checked before connecting: bad input must never reach Redis.
     let new = new_job(&args)?;
     new.validate()?;
@@ -39,18 +42,24 @@ pub async fn run(args: EnqueueArgs, g: &GlobalArgs) -> Result<ExitStatus> {
 }
 
 fn new_job(args: &EnqueueArgs) -> Result<NewJob> {
+    let payload = read_payload(&args.data)?;
+    let mut new = defaults(args, args.job_type.as_deref().unwrap_or(""), &payload);
+    new.unique_key = args.unique_key.clone();
+    Ok(new)
+}
+
+/// A job with the command line's options; `--batch` lines start from it.
+pub fn defaults(args: &EnqueueArgs, job_type: &str, payload: &serde_json::Value) -> NewJob {
     let queue = args
         .queue
         .clone()
         .unwrap_or_else(|| args.priority.queue().to_string());
-    let payload = read_payload(&args.data)?;
-    let mut new = NewJob::new(&args.job_type, &queue, &payload);
+    let mut new = NewJob::new(job_type, &queue, payload);
     new.max_attempts = args.max_attempts;
     new.timeout = args.timeout;
     new.delay = args.delay;
     new.at = args.at;
-    new.unique_key = args.unique_key.clone();
-    Ok(new)
+    new
 }
 
 /// `--data`: JSON text, `@FILE`, or `-` for stdin; always parsed, so only valid JSON is stored.

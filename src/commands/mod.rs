@@ -1,5 +1,7 @@
 //! One module per subcommand; each has a `run` that returns an exit status or an error.
 
+mod batch;
+mod bench;
 mod bulk;
 mod cancel;
 mod demo;
@@ -46,6 +48,7 @@ pub async fn run(cli: Cli) -> Result<ExitStatus> {
         Command::Purge(args) => purge::run(args, g).await,
         Command::Stats(args) => stats::run(args, g).await,
         Command::Workers(args) => workers::run(args, g).await,
+        Command::Bench(args) => bench::run(args, g).await,
     }
 }
 

@@ -45,6 +45,7 @@ pub fn config(args: &WorkerArgs) -> Result<WorkerConfig> {
             max: args.retry_max.max(args.retry_base),
         },
         retention: args.retention,
+        log_completed: true,
     })
 }
 
@@ -63,11 +64,14 @@ fn exec_handler(args: &WorkerArgs) -> Result<ExecHandler> {
             .split_once('=')
             .ok_or_else(|| Error::invalid(format!("--handler {h:?} must look like TYPE=COMMAND")))?;
         validate_name("type", job_type)?;
-        handler
-            .by_type
-            .insert(job_type.to_string(), HandlerSpec::parse(command)?);
+        let mut spec = HandlerSpec::parse(command)?;
+        spec.persistent = args.persistent;
+        handler.by_type.insert(job_type.to_string(), spec);
     }
     handler.fallback = args.exec.as_deref().map(HandlerSpec::parse).transpose()?;
+    if let Some(spec) = handler.fallback.as_mut() {
+        spec.persistent = args.persistent;
+    }
     if handler.by_type.is_empty() && handler.fallback.is_none() {
         return Err(Error::invalid(
             "no handlers: give --handler TYPE=COMMAND, --handlers FILE or --exec COMMAND",

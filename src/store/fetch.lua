@@ -25,15 +25,18 @@ end
 local now = now_ms()
 
 -- Due delayed and retry-waiting jobs are promoted here, by the workers themselves: the script
--- is atomic, so each is promoted exactly once however many workers race.
-local due = redis.call('ZRANGEBYSCORE', scheduled, '-inf', now, 'LIMIT', 0, 1000)
-if #due > 0 then
+-- is atomic, so each is promoted exactly once however many workers race. Most fetches find
+-- nothing due, so the head alone is read first (it also gives the next due time below).
+local head = redis.call('ZRANGE', scheduled, 0, 0, 'WITHSCORES')
+if head[2] and tonumber(head[2]) <= now then
+  local due = redis.call('ZRANGEBYSCORE', scheduled, '-inf', now, 'LIMIT', 0, 1000)
   redis.call('ZREM', scheduled, unpack(due))
   for _, id in ipairs(due) do
     redis.call('HSET', job_key(prefix, id), 'state', 'queued')
     redis.call('LPUSH', queued, id)
     emit(prefix, id, 'queued')
   end
+  head = nil
 end
 
 local out = { 0 }
@@ -46,18 +49,19 @@ while got < want do
   end
   for _, id in ipairs(ids) do
     local key = job_key(prefix, id)
+    local f = redis.call('HMGET', key, 'state', 'attempt', 'type', 'payload', 'max_attempts', 'timeout_ms')
     -- Cancel leaves the id in the list (removing it would be LREM, O(backlog)); skip it here.
-    if redis.call('HGET', key, 'state') == 'queued' then
-      local attempt = redis.call('HINCRBY', key, 'attempt', 1)
+    if f[1] == 'queued' then
+      local attempt = tonumber(f[2] or '0') + 1
       -- The lease token fences completion: only the holder of the current token may finish the job.
       local lease = worker .. '/' .. attempt
       -- Progress belongs to an attempt: a retry starts from nothing.
-      redis.call('HSET', key, 'state', 'active', 'started_ms', now, 'worker', worker, 'lease', lease, 'progress', '')
+      redis.call('HSET', key, 'state', 'active', 'attempt', attempt, 'started_ms', now, 'worker', worker,
+        'lease', lease, 'progress', '')
       redis.call('ZADD', active, deadline, id)
-      local f = redis.call('HMGET', key, 'type', 'payload', 'max_attempts', 'timeout_ms')
       emit(prefix, id, 'started')
       got = got + 1
-      out[got + 1] = { id, f[1], f[2], attempt, f[3], f[4], lease }
+      out[got + 1] = { id, f[3], f[4], attempt, f[5], f[6], lease }
     else
       -- One leftover id fewer (see `stale` in ops.lua; stats subtracts it from the list length).
       local stats = prefix .. ':stats'
@@ -78,7 +82,9 @@ if got == want then
     wake(notify)
   end
 else
-  local head = redis.call('ZRANGE', scheduled, 0, 0, 'WITHSCORES')
+  if not head then
+    head = redis.call('ZRANGE', scheduled, 0, 0, 'WITHSCORES')
+  end
   if head[2] then
     out[1] = math.max(tonumber(head[2]) - now, 0)
   else

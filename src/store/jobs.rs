@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use futures_util::{stream, StreamExt, TryStreamExt};
 
 use super::scripts::{evalsha, is_noscript, SCRIPTS};
 use super::Store;
@@ -83,10 +84,80 @@ impl EnqueueOutcome {
     }
 }
 
+/// Enqueue scripts sent per pipeline by [`Store::enqueue_many`]: large enough to amortise the
+/// round trip, small enough that one pipeline does not hold Redis for long (~10 ms).
+pub const ENQUEUE_PIPELINE: usize = 1000;
+const PIPELINES_IN_FLIGHT: usize = 4;
+
+/// The script replies `duplicate` or the job's state; a retried call whose first attempt
+/// landed (reply lost) reports that job's current state.
+fn outcome(reply: (String, String)) -> Result<EnqueueOutcome> {
+    if reply.0 == "duplicate" {
+        return Ok(EnqueueOutcome::Duplicate { id: reply.1 });
+    }
+    let state = reply.0.parse::<State>().map_err(Error::Redis)?;
+    Ok(EnqueueOutcome::Created { id: reply.1, state })
+}
+
 impl Store {
     /// Writes a new job in one round trip (queue registration and the enqueue script pipelined).
     pub async fn enqueue(&self, new: &NewJob) -> Result<EnqueueOutcome> {
         new.validate()?;
+        let mut replies = self.send_enqueue_pipeline(std::slice::from_ref(new)).await?;
+        outcome(replies.remove(0))
+    }
+
+    /// Writes many jobs with pipelines of up to [`ENQUEUE_PIPELINE`] enqueue scripts (one
+    /// round trip each, a few in flight), returning one outcome per job, in order. Every job
+    /// is validated before anything is sent. On an error, any part of this call's jobs may
+    /// have landed (callers that must report exactly what was written call it with bounded
+    /// slices, as `jobq enqueue --batch` does). Transient errors are retried by `run`, which
+    /// is safe: the client picks the ids, so a replayed script finds its job.
+    pub async fn enqueue_many(&self, jobs: &[NewJob]) -> Result<Vec<EnqueueOutcome>> {
+        for new in jobs {
+            new.validate()?;
+        }
+        // A few pipelines in flight keep Redis busy while the client builds the next one;
+        // `buffered` keeps the replies in job order.
+        let replies: Vec<Vec<(String, String)>> = stream::iter(jobs.chunks(ENQUEUE_PIPELINE))
+            .map(|chunk| self.send_enqueue_pipeline(chunk))
+            .buffered(PIPELINES_IN_FLIGHT)
+            .try_collect()
+            .await?;
+        replies.into_iter().flatten().map(outcome).collect()
+    }
+
+    async fn send_enqueue_pipeline(&self, chunk: &[NewJob]) -> Result<Vec<(String, String)>> {
+        let pipe = self.enqueue_pipeline(chunk);
+        self.run(|mut conn| {
+            let pipe = &pipe;
+            async move {
+                match pipe.query_async(&mut conn).await {
+                    Err(e) if is_noscript(&e) => {
+                        SCRIPTS.enqueue.prepare_invoke().load_async(&mut conn).await?;
+                        pipe.query_async(&mut conn).await
+                    }
+                    other => other,
+                }
+            }
+        })
+        .await
+    }
+
+    /// SADD of each new queue name (replies ignored), then one enqueue script per job.
+    fn enqueue_pipeline(&self, jobs: &[NewJob]) -> redis::Pipeline {
+        let mut pipe = redis::pipe();
+        let mut queues: Vec<&str> = jobs.iter().map(|j| j.queue.as_str()).collect();
+        queues.sort_unstable();
+        queues.dedup();
+        pipe.cmd("SADD").arg(self.keys().queues()).arg(&queues).ignore();
+        for new in jobs {
+            pipe.add_command(self.enqueue_cmd(new));
+        }
+        pipe
+    }
+
+    fn enqueue_cmd(&self, new: &NewJob) -> redis::Cmd {
         let id = job::new_job_id(&new.queue);
         let qk = self.keys().queue(&new.queue);
         let job_key = qk.job(&id);
@@ -98,9 +169,8 @@ impl Store {
         let timeout_ms = new.timeout.map_or(0, |t| t.as_millis() as u64);
         let delay_ms = new.delay.map_or(0, |d| d.as_millis() as u64);
         let at_ms = new.at.map_or(0, |t| t.timestamp_millis().max(1));
-        let script = &SCRIPTS.enqueue;
         let mut cmd = evalsha(
-            script,
+            &SCRIPTS.enqueue,
             &[&job_key, &qk.queued(), &qk.scheduled(), &qk.notify(), &unique_key],
         );
         cmd.arg(&id)
@@ -113,34 +183,7 @@ impl Store {
             .arg(at_ms)
             .arg(new.unique_key.as_deref().unwrap_or(""))
             .arg(qk.prefix());
-        let queues_key = self.keys().queues();
-        let reply: (String, String) = self
-            .run(|mut conn| {
-                let (cmd, queues_key, queue) = (&cmd, &queues_key, &new.queue);
-                async move {
-                    let mut pipe = redis::pipe();
-                    pipe.cmd("SADD")
-                        .arg(queues_key)
-                        .arg(queue)
-                        .ignore()
-                        .add_command(cmd.clone());
-                    match pipe.query_async::<((String, String),)>(&mut conn).await {
-                        Err(e) if is_noscript(&e) => {
-                            script.prepare_invoke().load_async(&mut conn).await?;
-                            Ok(pipe.query_async::<((String, String),)>(&mut conn).await?.0)
-                        }
-                        other => other.map(|r| r.0),
-                    }
-                }
-            })
-            .await?;
-        // The reply is `duplicate` or the job's state; a retried call whose first attempt
-        // landed (reply lost) reports that job's current state.
-        if reply.0 == "duplicate" {
-            return Ok(EnqueueOutcome::Duplicate { id: reply.1 });
-        }
-        let state = reply.0.parse::<State>().map_err(Error::Redis)?;
-        Ok(EnqueueOutcome::Created { id: reply.1, state })
+        cmd
     }
 
     /// Reads one job. Unknown ids are `NotFound`; malformed ids are `Invalid`.

@@ -17,6 +17,7 @@ pub mod jobs_defaults {
 
 pub use connection::{redact_url, RetryPolicy, Store};
 pub use events::{stream_pos, Event, Subscription, EVENTS_MAXLEN};
-pub use jobs::{EnqueueOutcome, NewJob};
+
+pub use jobs::{EnqueueOutcome, NewJob, ENQUEUE_PIPELINE};
 pub use ops::{last_days, Batch, DayStats, QueueStats, CANCELLED_RETENTION, DAILY_STATS_DAYS};
 pub use workers::{FailOutcome, Fetched, LeaseStatus, WorkerInfo};

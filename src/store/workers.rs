@@ -352,24 +352,43 @@ impl Store {
     }
 
     /// Waits on the queues' wake-up lists (one blocking connection, strict order is kept by
-    /// the caller, which always fetches from the first queue first). Returns early when woken.
+    /// the caller, which always fetches from the first queue first). Returns early when woken,
+    /// with `true`; `false` means the timeout passed without a wake-up.
     pub async fn wait_for_work(
         &self,
         conn: &mut redis::aio::MultiplexedConnection,
         queues: &[String],
         timeout: Duration,
-    ) -> redis::RedisResult<()> {
+    ) -> redis::RedisResult<bool> {
         let keys: Vec<String> = queues.iter().map(|q| self.keys().queue(q).notify()).collect();
         let secs = timeout.as_secs_f64().max(0.001);
         let mut cmd = redis::cmd("BLPOP");
         cmd.arg(&keys).arg(format!("{secs:.3}"));
         // Guard against a silently dead connection: the response timeout is off for this one.
         match tokio::time::timeout(timeout + Duration::from_secs(5), cmd.query_async::<Value>(conn)).await {
-            Ok(r) => r.map(|_| ()),
+            Ok(r) => r.map(|v| v != Value::Nil),
             Err(_) => Err(redis::RedisError::from(std::io::Error::new(
                 std::io::ErrorKind::TimedOut,
                 "blocking wait did not return",
             ))),
         }
+    }
+}
+
+impl Store {
+    /// Which of `queues` have leased jobs at all (one ZCARD each, pipelined): an idle worker
+    /// runs the recovery script only where there is something that could have expired.
+    pub async fn queues_with_active(&self, queues: &[String]) -> Result<Vec<bool>> {
+        let mut pipe = redis::pipe();
+        for q in queues {
+            pipe.cmd("ZCARD").arg(self.keys().queue(q).active());
+        }
+        let counts: Vec<u64> = self
+            .run(|mut conn| {
+                let pipe = &pipe;
+                async move { pipe.query_async(&mut conn).await }
+            })
+            .await?;
+        Ok(counts.into_iter().map(|n| n > 0).collect())
     }
 }

@@ -35,6 +35,8 @@ pub struct HandlerSpec {
     pub argv: Vec<String>,
     pub timeout: Option<Duration>,
     pub env: Vec<(String, String)>,
+    /// One long-lived process per concurrency slot, fed jobs as JSON lines (persistent.rs).
+    pub persistent: bool,
 }
 
 impl HandlerSpec {
@@ -49,6 +51,7 @@ impl HandlerSpec {
             argv,
             timeout: None,
             env: Vec::new(),
+            persistent: false,
         })
     }
 }
@@ -62,6 +65,8 @@ pub struct ExecHandler {
     pub default_timeout: Option<Duration>,
     /// Between SIGTERM and SIGKILL when a handler must stop.
     pub kill_grace: Duration,
+    /// Idle processes of persistent handlers, by job type.
+    pub pools: Arc<super::persistent::Pools>,
 }
 
 #[derive(Deserialize)]
@@ -71,6 +76,8 @@ struct FileEntry {
     timeout: Option<String>,
     #[serde(default)]
     env: HashMap<String, String>,
+    #[serde(default)]
+    persistent: bool,
 }
 
 /// Reads a handlers file (TOML): one table per job type.
@@ -80,6 +87,10 @@ struct FileEntry {
 /// command = "./send_email.sh --smtp localhost"
 /// timeout = "30s"
 /// env = { SMTP_USER = "mailer" }
+///
+/// [resize]
+/// command = "python3 resize.py"
+/// persistent = true
 /// ```
 pub fn load_handlers_file(path: &Path) -> Result<HashMap<String, HandlerSpec>> {
     let text = std::fs::read_to_string(path)
@@ -103,6 +114,7 @@ pub fn load_handlers_file(path: &Path) -> Result<HashMap<String, HandlerSpec>> {
                 ))
             })?;
         spec.env = entry.env.into_iter().collect();
+        spec.persistent = entry.persistent;
         out.insert(job_type, spec);
     }
     Ok(out)
@@ -110,12 +122,11 @@ pub fn load_handlers_file(path: &Path) -> Result<HashMap<String, HandlerSpec>> {
 
 impl Handler for ExecHandler {
     fn handle(&self, job: LeasedJob, control: Control) -> BoxFuture {
-        let Some(spec) = self
-            .by_type
-            .get(&job.job_type)
-            .or(self.fallback.as_ref())
-            .cloned()
-        else {
+        let (pool, spec) = match self.by_type.get(&job.job_type) {
+            Some(spec) => (job.job_type.clone(), Some(spec)),
+            None => (String::new(), self.fallback.as_ref()),
+        };
+        let Some(spec) = spec.cloned() else {
             let msg = format!(
                 "no handler for job type `{}` on this worker: start it with --handler {}=COMMAND, --handlers FILE or --exec COMMAND",
                 job.job_type, job.job_type
@@ -124,6 +135,13 @@ impl Handler for ExecHandler {
         };
         let timeout = job.timeout.or(spec.timeout).or(self.default_timeout);
         let grace = self.kill_grace;
+        if spec.persistent {
+            let pools = self.pools.clone();
+            return Box::pin(async move {
+                let limits = super::persistent::Limits { timeout, grace };
+                pools.run(&pool, &spec, &job, limits, control).await
+            });
+        }
         Box::pin(async move { run(&spec, &job, timeout, grace, control).await })
     }
 }
@@ -213,32 +231,15 @@ enum Ended {
 fn spawn(spec: &HandlerSpec, job: &LeasedJob) -> std::io::Result<(Child, File)> {
     let (read, write) = progress_pipe()?;
     let write_fd = write.as_raw_fd();
-    let mut cmd = Command::new(&spec.argv[0]);
-    cmd.args(&spec.argv[1..])
-        .envs(spec.env.iter().map(|(k, v)| (k, v)))
-        .env("JOBQ_JOB_ID", &job.id)
+    let mut cmd = command(spec);
+    cmd.env("JOBQ_JOB_ID", &job.id)
         .env("JOBQ_JOB_TYPE", &job.job_type)
         .env("JOBQ_QUEUE", &job.queue)
         .env("JOBQ_ATTEMPT", job.attempt.to_string())
         .env("JOBQ_MAX_ATTEMPTS", job.max_attempts.to_string())
         .env("JOBQ_PROGRESS_FD", PROGRESS_FD.to_string())
         // `jobq progress` needs the lease: a stale handler's writes are refused by it.
-        .env("JOBQ_LEASE", &job.lease)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        // Own process group, so a timeout or cancel can stop everything the handler started.
-        .process_group(0)
-        .kill_on_drop(true);
-    #[cfg(target_os = "linux")]
-    // SAFETY: prctl is async-signal-safe. If the worker is SIGKILLed, its handler dies with it
-    // instead of running on while the recovered job runs again elsewhere.
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            Ok(())
-        });
-    }
+        .env("JOBQ_LEASE", &job.lease);
     // SAFETY: dup2 and fcntl are async-signal-safe. dup2 makes an inheritable copy; when the
     // pipe already is fd 3, dup2 does nothing and the close-on-exec flag must be cleared.
     unsafe {
@@ -255,6 +256,29 @@ fn spawn(spec: &HandlerSpec, job: &LeasedJob) -> std::io::Result<(Child, File)> 
     // Only the handler may hold the write end, or the reader would never see end-of-file.
     drop(write);
     Ok((child, File::from(read)))
+}
+
+/// The handler's command with piped stdio, its own process group and death with the worker.
+pub(super) fn command(spec: &HandlerSpec) -> Command {
+    let mut cmd = Command::new(&spec.argv[0]);
+    cmd.args(&spec.argv[1..])
+        .envs(spec.env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        // Own process group, so a timeout or cancel can stop everything the handler started.
+        .process_group(0)
+        .kill_on_drop(true);
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl is async-signal-safe. If the worker is SIGKILLed, its handler dies with it
+    // instead of running on while the recovered job runs again elsewhere.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+    cmd
 }
 
 fn progress_pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
@@ -289,7 +313,7 @@ fn read_progress(pipe: File, reporter: ProgressReporter) -> tokio::sync::oneshot
 }
 
 /// SIGTERM to the handler's process group, SIGKILL after `grace` (or at once on `kill`).
-async fn terminate(child: &mut Child, pid: Option<i32>, grace: Duration, control: &Control) {
+pub(super) async fn terminate(child: &mut Child, pid: Option<i32>, grace: Duration, control: &Control) {
     let Some(pgid) = pid else { return };
     signal_group(pgid, libc::SIGTERM);
     tokio::select! {
@@ -310,12 +334,16 @@ fn signal_group(pgid: i32, sig: i32) {
 }
 
 /// Reads a pipe in the background, keeping the first (or last, `tail`) `cap` bytes.
-struct Capture {
+pub(super) struct Capture {
     buf: Arc<Mutex<Vec<u8>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
-fn capture<R: AsyncRead + Unpin + Send + 'static>(pipe: Option<R>, cap: usize, tail: bool) -> Capture {
+pub(super) fn capture<R: AsyncRead + Unpin + Send + 'static>(
+    pipe: Option<R>,
+    cap: usize,
+    tail: bool,
+) -> Capture {
     let buf = Arc::new(Mutex::new(Vec::new()));
     let shared = buf.clone();
     let task = tokio::spawn(async move {
@@ -340,8 +368,18 @@ fn capture<R: AsyncRead + Unpin + Send + 'static>(pipe: Option<R>, cap: usize, t
 }
 
 impl Capture {
+    /// What was read so far (the pipe stays open: a persistent handler's stderr).
+    pub(super) fn snapshot(&self) -> String {
+        String::from_utf8_lossy(&self.buf.lock().unwrap()).into_owned()
+    }
+
+    /// Forgets what was read so far, so the next snapshot holds only newer output.
+    pub(super) fn clear(&self) {
+        self.buf.lock().unwrap().clear();
+    }
+
     /// Waits briefly for the pipe to close, then returns what was read.
-    async fn finish(self) -> String {
+    pub(super) async fn finish(self) -> String {
         let mut task = self.task;
         if tokio::time::timeout(PIPE_DRAIN, &mut task).await.is_err() {
             task.abort();
@@ -363,7 +401,7 @@ fn result_json(stdout: &str) -> String {
     }
 }
 
-fn with_tail(what: String, stderr: &str) -> String {
+pub(super) fn with_tail(what: String, stderr: &str) -> String {
     let tail = stderr.trim();
     if tail.is_empty() {
         what

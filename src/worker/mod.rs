@@ -3,6 +3,7 @@
 mod backoff;
 mod exec;
 mod handler;
+mod persistent;
 mod progress;
 
 use std::collections::HashMap;
@@ -35,6 +36,9 @@ pub struct WorkerConfig {
     pub backoff: Backoff,
     /// How long completed jobs stay readable.
     pub retention: Duration,
+    /// Log each completed job on stderr (failures are always logged). Off for high-rate
+    /// library workers and the bench, where one stderr line per job costs more than the job.
+    pub log_completed: bool,
 }
 
 impl Default for WorkerConfig {
@@ -47,6 +51,7 @@ impl Default for WorkerConfig {
             burst: false,
             backoff: Backoff::default(),
             retention: Duration::from_secs(24 * 3600),
+            log_completed: true,
         }
     }
 }
@@ -77,6 +82,15 @@ impl Shutdown {
         });
         Ok(shutdown)
     }
+}
+
+/// Quiet idle waits (a whole lease each, no wake-up) between two safety-net fetches.
+const SAFETY_POLL: u32 = 4;
+
+enum Waited {
+    Woken,
+    Quiet,
+    Stop,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -177,7 +191,10 @@ impl Worker {
     async fn fetch_loop(self: &Arc<Self>, shutdown: &Shutdown) -> Result<()> {
         let slots = Arc::new(Semaphore::new(self.config.concurrency));
         let mut blocking = self.store.blocking_connection().await?;
-        let idle_wait = self.config.lease / 3;
+        // Idle workers wait up to a whole lease between fetches: wake-ups come from the scripts
+        // (enqueue, retry, recovery) and `next_due` bounds the wait for scheduled jobs.
+        let idle_wait = self.config.lease;
+        let mut quiet = 0;
         loop {
             let first = tokio::select! {
                 p = slots.clone().acquire_owned() => p.expect("semaphore never closes"),
@@ -217,24 +234,47 @@ impl Worker {
             drop(permits);
             // Registered before the check, so a job ending right after it still wakes us.
             let job_ended = self.finished.notified();
+            tokio::pin!(job_ended);
             if self.config.burst && self.running.lock().unwrap().is_empty() {
                 return Ok(());
             }
             let wait = next_due.map_or(idle_wait, |d| d.min(idle_wait));
-            tokio::select! {
-                r = self.store.wait_for_work(&mut blocking, &self.config.queues, wait) => {
-                    if let Err(e) = r {
-                        log(format_args!("waiting for work failed ({e}); reconnecting"));
-                        tokio::time::sleep(Duration::from_millis(200)).await;
-                        if let Ok(c) = self.store.blocking_connection().await {
-                            blocking = c;
-                        }
-                    }
+            loop {
+                match self.wait(&mut blocking, wait, shutdown, job_ended.as_mut()).await {
+                    Waited::Stop => return Ok(()),
+                    // A timeout with nothing due: fetching would only find the queues empty
+                    // again, so only every SAFETY_POLL-th quiet wait fetches (a safety net).
+                    Waited::Quiet if next_due.is_none() && quiet + 1 < SAFETY_POLL => quiet += 1,
+                    _ => break,
                 }
-                // A burst worker must notice when its last job ends to exit.
-                _ = job_ended, if self.config.burst => {}
-                _ = shutdown.drain.cancelled() => return Ok(()),
             }
+            quiet = 0;
+        }
+    }
+
+    async fn wait(
+        &self,
+        blocking: &mut redis::aio::MultiplexedConnection,
+        wait: Duration,
+        shutdown: &Shutdown,
+        job_ended: std::pin::Pin<&mut tokio::sync::futures::Notified<'_>>,
+    ) -> Waited {
+        tokio::select! {
+            r = self.store.wait_for_work(blocking, &self.config.queues, wait) => match r {
+                Ok(true) => Waited::Woken,
+                Ok(false) => Waited::Quiet,
+                Err(e) => {
+                    log(format_args!("waiting for work failed ({e}); reconnecting"));
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    if let Ok(c) = self.store.blocking_connection().await {
+                        *blocking = c;
+                    }
+                    Waited::Woken
+                }
+            },
+            // A burst worker must notice when its last job ends to exit.
+            _ = job_ended, if self.config.burst => Waited::Woken,
+            _ = shutdown.drain.cancelled() => Waited::Stop,
         }
     }
 
@@ -284,7 +324,9 @@ impl Worker {
             None => match outcome {
                 Outcome::Completed(result) => {
                     if self.store.complete(job, &result, self.config.retention).await? {
-                        log(format_args!("job {} ({}) completed", job.id, job.job_type));
+                        if self.config.log_completed {
+                            log(format_args!("job {} ({}) completed", job.id, job.job_type));
+                        }
                     } else {
                         log(format_args!(
                             "job {}: lease lost before completion; result discarded",
@@ -365,11 +407,15 @@ impl Worker {
         }
     }
 
-    /// Renews leases, refreshes the worker record and recovers expired leases, every lease/3.
+    /// Renews leases every lease/3. The worker record and the recovery of expired leases
+    /// follow the same rhythm while jobs run, and every whole lease while idle, so an idle
+    /// worker costs well under one Redis command per second (issue 5). A crashed worker's
+    /// jobs thus return within 4/3 of a lease if any worker is busy, 2 leases if all are idle.
     async fn heartbeat_loop(self: Arc<Self>, stop: CancellationToken) {
         let interval = self.config.lease / 3;
         self.prune_stats().await;
         let mut last_prune = tokio::time::Instant::now();
+        let mut idle_ticks = 0;
         loop {
             tokio::select! {
                 _ = tokio::time::sleep(interval) => {}
@@ -377,6 +423,11 @@ impl Worker {
             }
             if let Err(e) = self.renew_leases().await {
                 log(format_args!("lease renewal failed: {e}"));
+            }
+            let idle = self.running.lock().unwrap().is_empty();
+            idle_ticks = if idle { idle_ticks + 1 } else { 0 };
+            if idle && idle_ticks % 3 != 0 {
+                continue;
             }
             if let Err(e) = self.beat().await {
                 log(format_args!("worker heartbeat failed: {e}"));
@@ -388,12 +439,23 @@ impl Worker {
                 last_prune = tokio::time::Instant::now();
                 self.prune_stats().await;
             }
-            for queue in &self.config.queues {
-                match self.store.recover(queue).await {
-                    Ok(0) => {}
-                    Ok(n) => log(format_args!("recovered {n} job(s) of queue {queue} from workers that stopped renewing their lease")),
-                    Err(e) => log(format_args!("lease recovery on queue {queue} failed: {e}")),
-                }
+            self.recover().await;
+        }
+    }
+
+    /// Returns expired leases of the worker's queues (only where any job is leased at all).
+    async fn recover(&self) {
+        let busy = match self.store.queues_with_active(&self.config.queues).await {
+            Ok(b) => b,
+            Err(e) => return log(format_args!("lease recovery check failed: {e}")),
+        };
+        for (queue, _) in self.config.queues.iter().zip(busy).filter(|(_, b)| *b) {
+            match self.store.recover(queue).await {
+                Ok(0) => {}
+                Ok(n) => log(format_args!(
+                    "recovered {n} job(s) of queue {queue} from workers that stopped renewing their lease"
+                )),
+                Err(e) => log(format_args!("lease recovery on queue {queue} failed: {e}")),
             }
         }
     }
@@ -499,7 +561,8 @@ impl Worker {
         let mut info = self.info.clone();
         info.heartbeat_at = Utc::now();
         info.jobs = self.running.lock().unwrap().keys().cloned().collect();
-        self.store.heartbeat_worker(&info, self.config.lease).await
+        // An idle worker beats once per lease: the record outlives two of them.
+        self.store.heartbeat_worker(&info, self.config.lease * 2).await
     }
 }
 

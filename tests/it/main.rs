@@ -7,6 +7,7 @@ mod enqueue;
 mod faults;
 mod generated;
 mod ops;
+mod perf;
 mod progress;
 mod security;
 mod util;
