@@ -75,20 +75,30 @@ end
 -- and progress are read from its hash, so callers only say what happened (`event`) and add
 -- any extras (`error`, `result`, `retry_at`). Other transitions (cancel) call it the same way:
 --   emit(prefix, id, 'cancelled')
-local function emit(prefix, id, event, extra)
-  local f = redis.call('HMGET', job_key(prefix, id), 'type', 'queue', 'state', 'attempt', 'progress')
+--
+-- The hot transitions (enqueue, start, complete) already hold those fields and the time; they
+-- call `emit_known` with `job` = { type, queue, state, attempt, progress } to save the HMGET
+-- and TIME (two commands per event, six per job).
+local function emit_known(prefix, id, event, extra, job, now)
   local ev = extra or {}
-  ev.event, ev.id, ev.type, ev.queue, ev.state = event, id, f[1], f[2], f[3]
-  ev.attempt = tonumber(f[4]) or 0
-  if f[5] and f[5] ~= '' then
-    ev.progress = cjson.decode(f[5])
+  ev.event, ev.id, ev.type, ev.queue, ev.state = event, id, job.type, job.queue, job.state
+  ev.attempt = tonumber(job.attempt) or 0
+  if job.progress and job.progress ~= '' then
+    ev.progress = cjson.decode(job.progress)
   end
   ev.error = clip(ev.error, EVENT_TEXT_MAX)
   ev.result = clip(ev.result, EVENT_TEXT_MAX)
-  ev.time = now_ms()
+  ev.time = now
   local stream = prefix .. ':events'
-  local eid = redis.call('XADD', stream, 'MAXLEN', '~', EVENTS_MAXLEN, '*', 'event', cjson.encode(ev))
+  local json = cjson.encode(ev)
+  local eid = redis.call('XADD', stream, 'MAXLEN', '~', EVENTS_MAXLEN, '*', 'event', json)
   -- Live readers get the stream id too: it lets them drop what a snapshot already showed.
-  ev.event_id = eid
-  redis.call('PUBLISH', stream, cjson.encode(ev))
+  -- Spliced into the encoded object rather than encoding it twice (events are a hot path).
+  redis.call('PUBLISH', stream, json:sub(1, -2) .. ',"event_id":"' .. eid .. '"}')
+end
+
+local function emit(prefix, id, event, extra)
+  local f = redis.call('HMGET', job_key(prefix, id), 'type', 'queue', 'state', 'attempt', 'progress')
+  local job = { type = f[1], queue = f[2], state = f[3], attempt = f[4], progress = f[5] }
+  emit_known(prefix, id, event, extra, job, now_ms())
 end

@@ -3,7 +3,7 @@
 local job, active, completed, stats = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local id, lease, retention = ARGV[1], ARGV[2], tonumber(ARGV[4])
 
-local f = redis.call('HMGET', job, 'state', 'lease', 'unique_key')
+local f = redis.call('HMGET', job, 'state', 'lease', 'unique_key', 'type', 'queue', 'attempt', 'progress')
 if f[1] ~= 'active' or f[2] ~= lease then
   -- A replay after a lost reply finds its own work done.
   if f[2] == lease and f[1] == 'completed' then
@@ -20,5 +20,6 @@ redis.call('ZADD', completed, now, id)
 redis.call('ZREMRANGEBYSCORE', completed, '-inf', now - retention)
 redis.call('PEXPIRE', job, retention)
 count(stats, 'processed', ARGV[6])
-emit(ARGV[5], id, 'completed', { result = ARGV[3] })
+local done = { type = f[4], queue = f[5], state = 'completed', attempt = f[6], progress = f[7] }
+emit_known(ARGV[5], id, 'completed', { result = ARGV[3] }, done, now)
 return 'ok'

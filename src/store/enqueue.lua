@@ -44,5 +44,5 @@ else
   redis.call('LPUSH', queued, id)
 end
 wake(notify)
-emit(prefix, id, 'enqueued')
+emit_known(prefix, id, 'enqueued', nil, { type = ARGV[2], queue = ARGV[3], state = state, attempt = 0 }, now)
 return { state, id }

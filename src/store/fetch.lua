@@ -49,7 +49,7 @@ while got < want do
   end
   for _, id in ipairs(ids) do
     local key = job_key(prefix, id)
-    local f = redis.call('HMGET', key, 'state', 'attempt', 'type', 'payload', 'max_attempts', 'timeout_ms')
+    local f = redis.call('HMGET', key, 'state', 'attempt', 'type', 'payload', 'max_attempts', 'timeout_ms', 'queue')
     -- Cancel leaves the id in the list (removing it would be LREM, O(backlog)); skip it here.
     if f[1] == 'queued' then
       local attempt = tonumber(f[2] or '0') + 1
@@ -59,7 +59,7 @@ while got < want do
       redis.call('HSET', key, 'state', 'active', 'attempt', attempt, 'started_ms', now, 'worker', worker,
         'lease', lease, 'progress', '')
       redis.call('ZADD', active, deadline, id)
-      emit(prefix, id, 'started')
+      emit_known(prefix, id, 'started', nil, { type = f[3], queue = f[7], state = 'active', attempt = attempt }, now)
       got = got + 1
       out[got + 1] = { id, f[3], f[4], attempt, f[5], f[6], lease }
     else
