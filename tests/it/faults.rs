@@ -49,6 +49,11 @@ fn ten_thousand_jobs_eight_workers_exactly_once() {
         "stats agree with the ledger"
     );
     assert_eq!(stat(&redis, &["normal"], "failed"), 0);
+    eprintln!(
+        "measured: {} jobs, 8 workers: 0 lost, 0 duplicates, processed counter {}",
+        ids.len(),
+        ids.len()
+    );
     drop(workers);
 }
 
@@ -97,6 +102,11 @@ fn random_sigkills_lose_nothing_and_duplicate_only_interrupted_jobs() {
     assert!(kills > 0, "the run ended before any kill: raise JOBQ_FAULT_JOBS");
     let runs = counts(&ledger(&ledger_path));
     assert_eq!(runs.len(), ids.len(), "nothing lost");
+    let dups = runs.values().filter(|&&n| n > 1).count();
+    eprintln!(
+        "measured: {} jobs, {kills} worker SIGKILLs: 0 lost, {dups} duplicate runs (all interrupted)",
+        ids.len()
+    );
     // A duplicate is only allowed where a run was interrupted (its worker was killed).
     let mut c = redis.conn();
     for (id, n) in runs.iter().filter(|(_, &n)| n > 1) {
