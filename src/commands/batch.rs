@@ -166,6 +166,9 @@ fn parse_line(text: &str, args: &EnqueueArgs) -> Result<NewJob> {
             "not a valid job ({e}); expected e.g. {{\"type\":\"send_email\",\"payload\":{{\"to\":\"a@b.c\"}}}}"
         ))
     })?;
+    if line.delay.is_some() && line.at.is_some() {
+        return Err(Error::invalid("give either \"delay\" or \"at\", not both"));
+    }
     let payload = line.payload.clone().unwrap_or_else(|| serde_json::json!({}));
     let mut new = super::enqueue::defaults(args, &line.job_type, &payload);
     if let Some(q) = line.queue.or(priority_queue(line.priority.as_deref())?) {
@@ -194,5 +197,77 @@ fn priority_queue(priority: Option<&str>) -> Result<Option<String>> {
         Some(p) => Err(Error::invalid(format!(
             "priority {p:?} is not high, normal or low (use \"queue\" for other queues)"
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+    use jobq::cli::{Cli, Command};
+    use proptest::prelude::*;
+
+    fn args() -> EnqueueArgs {
+        match Cli::try_parse_from(["jobq", "enqueue", "--batch", "-"])
+            .unwrap()
+            .command
+        {
+            Command::Enqueue(a) => a,
+            _ => unreachable!(),
+        }
+    }
+
+    fn check(text: &str) -> Result<NewJob> {
+        parse_line(text, &args()).and_then(|j| j.validate().map(|_| j))
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics_on_any_line(text in "\\PC*") {
+            let _ = check(&text);
+        }
+
+        #[test]
+        fn valid_lines_carry_every_field(
+            t in "[A-Za-z0-9_.-]{1,128}",
+            q in "[A-Za-z0-9_.-]{1,128}",
+            secs in 1u64..100_000,
+            attempts in 1u32..=1000,
+            n in any::<i64>(),
+        ) {
+            let line = serde_json::json!({
+                "type": t, "queue": q, "delay": format!("{secs}s"), "max_attempts": attempts,
+                "payload": { "n": n }, "unique_key": q,
+            });
+            let job = check(&line.to_string()).unwrap();
+            prop_assert_eq!(&job.job_type, &t);
+            prop_assert_eq!(&job.queue, &q);
+            prop_assert_eq!(job.delay, Some(std::time::Duration::from_secs(secs)));
+            prop_assert_eq!(job.max_attempts, attempts);
+            prop_assert_eq!(job.unique_key.as_deref(), Some(q.as_str()));
+            let payload: serde_json::Value = serde_json::from_str(&job.payload).unwrap();
+            prop_assert_eq!(&payload["n"], &serde_json::json!(n));
+        }
+
+        #[test]
+        fn names_with_separators_globs_or_spaces_are_rejected(
+            head in "[a-z]{0,5}", bad in "[:{}*?\\[\\] \t\n]", tail in "[a-z]{0,5}",
+        ) {
+            let name = format!("{head}{bad}{tail}");
+            for field in ["type", "queue", "unique_key"] {
+                let mut line = serde_json::json!({ "type": "t" });
+                line[field] = serde_json::json!(name);
+                prop_assert!(check(&line.to_string()).is_err(), "{} {:?} accepted", field, name);
+            }
+        }
+
+        #[test]
+        fn bad_durations_and_conflicts_are_rejected(d in "-?[0-9]{0,4}(\\.[0-9])?[a-z]{0,2}") {
+            let parsed = jobq::duration::parse(&d);
+            let line = serde_json::json!({ "type": "t", "delay": d });
+            prop_assert_eq!(check(&line.to_string()).is_ok(), parsed.is_ok());
+            let both = serde_json::json!({ "type": "t", "delay": "5s", "at": "2030-01-01T00:00:00Z" });
+            prop_assert!(check(&both.to_string()).is_err());
+        }
     }
 }

@@ -7,7 +7,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use chrono::{Local, TimeZone};
 
-use jobq::error::Result;
+use jobq::error::{Error, Result};
 use jobq::exit::ExitStatus;
 use jobq::job::{queue_of, Job, Progress, State};
 use jobq::store::{Event, Subscription};
@@ -61,8 +61,7 @@ impl<'a> Tracker<'a> {
             }
             let Some(ev) = self.sub.next().await else {
                 // The connection dropped: events may have been missed, so start over.
-                self.sub = self.store.subscribe(&self.queues).await?;
-                self.snapshot().await?;
+                self.reconnect().await?;
                 continue;
             };
             if let Some(last) = self.seen.get_mut(&ev.id) {
@@ -70,6 +69,39 @@ impl<'a> Tracker<'a> {
                     last.clone_from(&ev.event_id);
                     return Ok(ev);
                 }
+            }
+        }
+    }
+
+    /// Subscribes and reads the snapshots again, waiting out a Redis that is restarting (the
+    /// job goes on without us watching it; giving up would report a failure that is not one).
+    async fn reconnect(&mut self) -> Result<()> {
+        let mut delay = std::time::Duration::from_millis(50);
+        let mut told = false;
+        loop {
+            let attempt = match self.store.subscribe(&self.queues).await {
+                Ok(sub) => {
+                    self.sub = sub;
+                    self.snapshot().await
+                }
+                Err(e) => Err(e),
+            };
+            match attempt {
+                Ok(()) => {
+                    if told {
+                        crate::output::note("reconnected to Redis");
+                    }
+                    return Ok(());
+                }
+                Err(Error::Unavailable(why)) => {
+                    if !told {
+                        crate::output::note(format!("lost the connection to Redis, reconnecting: {why}"));
+                        told = true;
+                    }
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(std::time::Duration::from_secs(2));
+                }
+                Err(e) => return Err(e),
             }
         }
     }

@@ -322,3 +322,58 @@ fn client_kills_pauses_and_busy_scripts_fail_and_lose_nothing() {
         .unwrap();
     assert_eq!(jobs, ids.len(), "a retried enqueue wrote a second job");
 }
+
+#[test]
+fn watch_carries_on_across_a_redis_restart_with_aof() {
+    let mut redis = Redis::start_with(&["--appendonly", "yes"]);
+    let go = redis.dir.path().join("go");
+    // Reports progress, then waits for the test's go-ahead (given after the restart).
+    let h = script(
+        redis.dir.path(),
+        "gated.sh",
+        &format!(
+            "echo 'progress 1/2 first half' >&$JOBQ_PROGRESS_FD\nwhile [ ! -e {g} ]; do sleep 0.05; done\necho done",
+            g = go.display()
+        ),
+    );
+    let _w = Worker::start(
+        &redis,
+        &[
+            "--queues",
+            "normal",
+            "--exec",
+            h.to_str().unwrap(),
+            "--lease",
+            "10s",
+        ],
+    );
+    let id = enqueue(&redis, &["t"]);
+    let out = redis.dir.path().join("watch.out");
+    let mut watch = jobq(&redis)
+        .args(["watch", &id])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let read = || std::fs::read_to_string(&out).unwrap_or_default();
+    wait_until("watch to show the progress", LONG, || {
+        read().contains("first half")
+    });
+    redis.restart();
+    std::fs::write(&go, "").unwrap();
+    let deadline = Instant::now() + LONG;
+    let status = loop {
+        if let Some(s) = watch.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "watch did not end: {}", read());
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0), "{}", read());
+    assert!(
+        read().lines().last().unwrap_or("").contains("completed"),
+        "{}",
+        read()
+    );
+}

@@ -426,7 +426,11 @@ fn paused_worker_loses_its_lease_and_its_completion_is_refused() {
     let h = script(
         redis.dir.path(),
         "work.sh",
-        &format!("echo start $JOBQ_ATTEMPT >> {l}\nsleep 1\necho end $JOBQ_ATTEMPT >> {l}\necho attempt $JOBQ_ATTEMPT", l = ledger_path.display()),
+        // Attempt 1 would run for ten minutes: only the resumed worker noticing can stop it.
+        &format!(
+            "echo start $JOBQ_ATTEMPT >> {l}\necho $$ > {l}.pid$JOBQ_ATTEMPT\n[ $JOBQ_ATTEMPT = 1 ] && sleep 600\necho end $JOBQ_ATTEMPT >> {l}\necho attempt $JOBQ_ATTEMPT",
+            l = ledger_path.display()
+        ),
     );
     let id = enqueue(&redis, &["t"]);
     let a = Worker::start(
@@ -467,6 +471,19 @@ fn paused_worker_loses_its_lease_and_its_completion_is_refused() {
         "the stale worker must not overwrite the result"
     );
     assert_eq!(job["attempt"], 2);
+    // The resumed worker stopped its stale handler, and exactly one run completed.
+    let pid1: i32 = std::fs::read_to_string(format!("{}.pid1", ledger_path.display()))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    wait_until("the stale handler to be stopped", T, || !pid_alive(pid1));
+    let ends: Vec<String> = ledger(&ledger_path)
+        .into_iter()
+        .filter(|l| l.starts_with("end"))
+        .collect();
+    assert_eq!(ends, ["end 2"]);
+    assert_eq!(stat(&redis, &["normal"], "processed"), 1);
 }
 
 #[test]
