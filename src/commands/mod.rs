@@ -29,6 +29,9 @@ use jobq::{RetryPolicy, Store};
 
 pub async fn run(cli: Cli) -> Result<ExitStatus> {
     let g = &cli.global;
+    // Checked for every command, also those that never use it (demo, bench): a typo in a
+    // cron line should not pass silently.
+    jobq::job::validate_name("namespace", &g.namespace)?;
     match cli.command {
         Command::Enqueue(args) => enqueue::run(args, g).await,
         Command::Worker(args) => worker::run(args, g).await,

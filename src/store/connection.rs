@@ -56,7 +56,12 @@ impl Store {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let redacted = redact_url(url);
         let client = Client::open(url)
-            .map_err(|e| Error::invalid(format!("invalid --redis-url {redacted}: {}", describe(&e))))?;
+            .map_err(|e| {
+                Error::invalid(format!(
+                    "invalid --redis-url {redacted} ({}): use redis://[user:password@]host:port[/db], rediss://… for TLS or unix:///path/redis.sock",
+                    describe(&e)
+                ))
+            })?;
         let store = Store {
             client,
             conn: Mutex::new(None),
