@@ -690,3 +690,9 @@ pub struct BenchArgs {
     #[arg(long)]
     pub use_redis_url: bool,
 }
+
+/// Whether `name` is one of jobq's subcommands (for pointing at the right `--help`).
+pub fn is_subcommand(name: &str) -> bool {
+    use clap::CommandFactory;
+    Cli::command().get_subcommands().any(|c| c.get_name() == name)
+}

@@ -49,18 +49,36 @@ fn usage_error(err: clap::Error) -> ExitCode {
         };
     }
     let rendered = err.render().to_string();
-    let mut lines = rendered.lines().filter(|l| !l.trim().is_empty());
-    let first = lines
+    let mut lines = rendered
+        .lines()
+        .map(str::trim_end)
+        .filter(|l| !l.trim().is_empty());
+    let mut message = lines
         .next()
         .unwrap_or("invalid arguments")
-        .trim_start_matches("error: ");
-    let tip = lines
+        .trim_start_matches("error: ")
+        .to_string();
+    // Indented lines right after the first one continue it (e.g. the missing arguments).
+    let mut rest: Vec<&str> = lines.collect();
+    while let Some(more) = rest
+        .first()
+        .filter(|l| l.starts_with("  ") && !l.trim_start().starts_with("tip:"))
+    {
+        message.push(' ');
+        message.push_str(more.trim());
+        rest.remove(0);
+    }
+    let tip = rest
+        .iter()
         .find(|l| l.trim_start().starts_with("tip:"))
-        .map(|t| format!(" ({})", t.trim()));
-    eprintln!(
-        "jobq: error: {first}{} (see `jobq --help`)",
-        tip.unwrap_or_default()
-    );
+        .map(|t| format!(" ({})", t.trim()))
+        .unwrap_or_default();
+    let help = std::env::args().nth(1).filter(|a| !a.starts_with('-'));
+    let help = match help {
+        Some(sub) if jobq::cli::is_subcommand(&sub) => format!("jobq {sub} --help"),
+        _ => "jobq --help".to_string(),
+    };
+    eprintln!("jobq: error: {message}{tip} (see `{help}`)");
     ExitStatus::Usage.into()
 }
 
