@@ -125,6 +125,9 @@ pub struct Worker {
     epoch: Mutex<String>,
 }
 
+/// After a forced shutdown, how long requeues may take before the worker leaves anyway.
+const FORCED_EXIT_GRACE: Duration = Duration::from_secs(3);
+
 /// How often a worker drops expired per-day counters.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
@@ -181,9 +184,16 @@ impl Worker {
         let result = self.fetch_loop(&shutdown).await;
         self.drain(&shutdown).await;
         heart.cancel();
-        let _ = heartbeat.await;
-        let _ = control.await;
-        let _ = self.store.unregister_worker(&self.info.id).await;
+        // Both may be stuck retrying an unreachable Redis; nothing they do is needed any more.
+        heartbeat.abort();
+        control.abort();
+        let unregister = self.store.unregister_worker(&self.info.id);
+        if tokio::time::timeout(Duration::from_secs(2), unregister)
+            .await
+            .is_err()
+        {
+            log("could not remove the worker record (Redis unreachable); it expires by itself");
+        }
         log(format_args!("worker {} stopped", self.info.id));
         result
     }
@@ -210,10 +220,11 @@ impl Worker {
                 if permits.is_empty() {
                     break;
                 }
-                let fetched = self
-                    .store
-                    .fetch(queue, permits.len(), &self.info.id, self.config.lease)
-                    .await?;
+                // A fetch retries while Redis is unreachable; a second Ctrl-C must still end it.
+                let fetched = tokio::select! {
+                    f = self.store.fetch(queue, permits.len(), &self.info.id, self.config.lease) => f?,
+                    _ = shutdown.force.cancelled() => return Ok(()),
+                };
                 next_due = match (next_due, fetched.next_due) {
                     (Some(a), Some(b)) => Some(a.min(b)),
                     (a, b) => a.or(b),
@@ -397,13 +408,28 @@ impl Worker {
                 r.control.kill.cancel();
             }
         }
-        // Each job task requeues its job once its handler has stopped.
+        // Each job task requeues its job once its handler has stopped. With Redis unreachable
+        // that requeue cannot land: a (further) Ctrl-C then leaves after a short grace, and the
+        // jobs come back through lease recovery instead.
         while !self.running.lock().unwrap().is_empty() {
             let notified = self.finished.notified();
             if self.running.lock().unwrap().is_empty() {
                 break;
             }
-            notified.await;
+            tokio::select! {
+                _ = notified => {}
+                _ = shutdown.force.cancelled() => {
+                    let wait_more = async {
+                        while !self.running.lock().unwrap().is_empty() {
+                            self.finished.notified().await;
+                        }
+                    };
+                    if tokio::time::timeout(FORCED_EXIT_GRACE, wait_more).await.is_err() {
+                        log("leaving without recording every requeue (Redis unreachable); lease recovery returns those jobs");
+                    }
+                    return;
+                }
+            }
         }
     }
 

@@ -377,3 +377,42 @@ fn watch_carries_on_across_a_redis_restart_with_aof() {
         read()
     );
 }
+
+#[test]
+fn a_worker_cut_off_from_redis_still_exits_on_a_second_signal() {
+    let mut redis = Redis::start();
+    let pid_file = redis.dir.path().join("pid");
+    let h = script(
+        redis.dir.path(),
+        "long.sh",
+        &format!("echo $$ > {}\nexec sleep 600", pid_file.display()),
+    );
+    enqueue(&redis, &["t"]);
+    let mut w = Worker::start(
+        &redis,
+        &[
+            "--queues",
+            "normal",
+            "--exec",
+            h.to_str().unwrap(),
+            "--kill-grace",
+            "200ms",
+        ],
+    );
+    wait_until("the handler to start", LONG, || {
+        std::fs::read_to_string(&pid_file).is_ok_and(|p| !p.trim().is_empty())
+    });
+    let pid: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    redis.kill();
+    w.signal(libc::SIGTERM);
+    wait_until("the worker to announce shutdown", LONG, || {
+        w.log().contains("shutting down")
+    });
+    w.signal(libc::SIGTERM);
+    assert_eq!(w.wait(Duration::from_secs(30)), 0, "{}", w.log());
+    assert!(!pid_alive(pid), "the handler outlived the worker");
+}

@@ -116,13 +116,18 @@ impl Redis {
         keys
     }
 
-    /// SIGKILLs the server and starts a new one on the same socket and directory: the data
-    /// survives only if the server persists it (e.g. started with `--appendonly yes`).
-    pub fn restart(&mut self) {
+    /// SIGKILLs the server and leaves it down.
+    pub fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();
             let _ = c.wait();
         }
+    }
+
+    /// SIGKILLs the server and starts a new one on the same socket and directory: the data
+    /// survives only if the server persists it (e.g. started with `--appendonly yes`).
+    pub fn restart(&mut self) {
+        self.kill();
         let _ = std::fs::remove_file(&self.socket);
         self.spawn();
     }
