@@ -125,6 +125,9 @@ pub struct Worker {
     epoch: Mutex<String>,
 }
 
+/// On shutdown, how long a fetch in progress may still take before it is given up.
+const FETCH_GRACE: Duration = Duration::from_secs(2);
+
 /// After a forced shutdown, how long requeues may take before the worker leaves anyway.
 const FORCED_EXIT_GRACE: Duration = Duration::from_secs(3);
 
@@ -220,10 +223,19 @@ impl Worker {
                 if permits.is_empty() {
                     break;
                 }
-                // A fetch retries while Redis is unreachable; a second Ctrl-C must still end it.
+                let fetch = self
+                    .store
+                    .fetch(queue, permits.len(), &self.info.id, self.config.lease);
+                tokio::pin!(fetch);
                 let fetched = tokio::select! {
-                    f = self.store.fetch(queue, permits.len(), &self.info.id, self.config.lease) => f?,
-                    _ = shutdown.force.cancelled() => return Ok(()),
+                    f = &mut fetch => f?,
+                    // A fetch that is merely in flight gets to land (its jobs are leased to us
+                    // already and will be run or requeued); one stuck retrying an unreachable
+                    // Redis is given up, or shutdown would hang until Redis returns.
+                    _ = shutdown.drain.cancelled() => match tokio::time::timeout(FETCH_GRACE, &mut fetch).await {
+                        Ok(f) => f?,
+                        Err(_) => return Ok(()),
+                    },
                 };
                 next_due = match (next_due, fetched.next_due) {
                     (Some(a), Some(b)) => Some(a.min(b)),

@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use crate::util::*;
 
-const T: Duration = Duration::from_secs(20);
+const T: Duration = Duration::from_secs(60);
 const UNHEALTHY: i32 = 8;
 
 fn doctor(redis: &Redis, extra: &[&str]) -> (i32, Vec<Value>) {

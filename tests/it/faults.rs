@@ -408,6 +408,10 @@ fn a_worker_cut_off_from_redis_still_exits_on_a_second_signal() {
         .parse()
         .unwrap();
     redis.kill();
+    // Wait until the worker is inside a Redis call that keeps retrying: the hard case.
+    wait_until("the worker to notice the outage", LONG, || {
+        w.log().contains("unavailable")
+    });
     w.signal(libc::SIGTERM);
     wait_until("the worker to announce shutdown", LONG, || {
         w.log().contains("shutting down")

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::util::*;
 
-const T: Duration = Duration::from_secs(20);
+const T: Duration = Duration::from_secs(60);
 
 /// A `jobq` command running in the background with stdout to a file; killed on drop.
 struct Bg {

@@ -257,7 +257,7 @@ impl Worker {
             .spawn()
             .unwrap();
         let w = Worker { child, log };
-        wait_until("worker to start", Duration::from_secs(10), || {
+        wait_until("worker to start", Duration::from_secs(60), || {
             w.log().contains(" started: ")
         });
         w

@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use crate::util::*;
 
-const T: Duration = Duration::from_secs(20);
+const T: Duration = Duration::from_secs(60);
 
 #[test]
 fn burst_worker_runs_handler_with_the_contract() {
