@@ -64,7 +64,7 @@ impl Redis {
             .spawn()
             .expect("redis-server must be on PATH (apt-get install redis-server)");
         self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + Duration::from_secs(30);
         while !self.socket.exists() || self.try_ping().is_err() {
             if Instant::now() > deadline {
                 let log = std::fs::read_to_string(&log).unwrap_or_default();
