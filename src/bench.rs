@@ -536,16 +536,7 @@ async fn clear(store: &Store) -> Result<()> {
     for pattern in [format!("{{{ns}:*"), format!("{ns}:*")] {
         let mut cursor: u64 = 0;
         loop {
-            let (next, keys): (u64, Vec<String>) = store
-                .query(
-                    redis::cmd("SCAN")
-                        .arg(cursor)
-                        .arg("MATCH")
-                        .arg(&pattern)
-                        .arg("COUNT")
-                        .arg(5000),
-                )
-                .await?;
+            let (next, keys) = store.scan_page(cursor, &pattern, 5000).await?;
             if !keys.is_empty() {
                 store.query::<()>(redis::cmd("UNLINK").arg(&keys)).await?;
             }

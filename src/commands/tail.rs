@@ -109,8 +109,7 @@ async fn replay(
         None => return last_events(store, queues, job_type).await,
         Some(Since::After(id)) => id,
         Some(Since::Ago(d)) => {
-            let (secs, micros): (u64, u64) = store.query(&redis::cmd("TIME")).await?;
-            let from = (secs * 1000 + micros / 1000).saturating_sub(d.as_millis() as u64);
+            let from = store.server_time_ms().await?.saturating_sub(d.as_millis() as u64);
             // Exclusive: the last possible id of the millisecond before `from`.
             format!("{}-{}", from.saturating_sub(1), u64::MAX)
         }

@@ -193,7 +193,7 @@ async fn stale_workers(store: &Store, fix: bool) -> Result<Finding> {
 async fn queue_checks(store: &Store, queue: &str, served: bool, fix: bool) -> Result<Vec<Finding>> {
     let qk = store.keys().queue(queue);
     let mut out = Vec::new();
-    let now = server_millis(store).await?;
+    let now = store.server_time_ms().await?;
     let expired: Vec<String> = store
         .query(
             redis::cmd("ZRANGEBYSCORE")
@@ -244,11 +244,6 @@ async fn queue_checks(store: &Store, queue: &str, served: bool, fix: bool) -> Re
         out.push(Finding::new(Level::Ok, &format!("queue {queue}"), "consistent"));
     }
     Ok(out)
-}
-
-async fn server_millis(store: &Store) -> Result<i64> {
-    let (secs, micros): (i64, i64) = store.query(&redis::cmd("TIME")).await?;
-    Ok(secs * 1000 + micros / 1000)
 }
 
 /// Ids in a state set whose job is gone or in another state: counters and listings lie.
@@ -325,16 +320,7 @@ async fn dangling_unique_keys(store: &Store, queue: &str, fix: bool) -> Result<O
     let mut cursor = 0u64;
     let mut dangling = Vec::new();
     loop {
-        let (next, keys): (u64, Vec<String>) = store
-            .query(
-                redis::cmd("SCAN")
-                    .arg(cursor)
-                    .arg("MATCH")
-                    .arg(&pattern)
-                    .arg("COUNT")
-                    .arg(1000),
-            )
-            .await?;
+        let (next, keys) = store.scan_page(cursor, &pattern, 1000).await?;
         for key in keys {
             let holder: Option<String> = store.query(redis::cmd("GET").arg(&key)).await?;
             let Some(id) = holder else { continue };

@@ -246,6 +246,25 @@ impl Store {
         Ok(pubsub)
     }
 
+    /// Now on the Redis server's clock, in milliseconds (leases and event ids use that clock).
+    pub async fn server_time_ms(&self) -> Result<u64> {
+        let (secs, micros): (u64, u64) = self.query(&redis::cmd("TIME")).await?;
+        Ok(secs * 1000 + micros / 1000)
+    }
+
+    /// One page of `SCAN … MATCH pattern`: the next cursor (0 when done) and the keys.
+    pub async fn scan_page(&self, cursor: u64, pattern: &str, count: usize) -> Result<(u64, Vec<String>)> {
+        self.query(
+            redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(pattern)
+                .arg("COUNT")
+                .arg(count),
+        )
+        .await
+    }
+
     /// Raw access for code that needs a command outside the helpers (tests, stats).
     pub async fn raw(&self) -> Result<MultiplexedConnection> {
         self.connection().await.map_err(|e| self.error(e))
