@@ -194,14 +194,37 @@ async fn follow_queue(store: Arc<Store>, queue: String, mut last: String, tx: mp
                     }
                 }
             }
-            Err(_) => {
-                // Reconnect once; a second failure is reported (the id is kept, so no gap).
-                tokio::time::sleep(Duration::from_millis(200)).await;
-                match store.blocking_connection().await {
-                    Ok(c) => conn = c,
-                    Err(e) => return drop(tx.send(Err(e)).await),
+            Err(_) => match reconnect(&store).await {
+                // The last id is kept: reading on from it leaves no gap.
+                Ok(c) => conn = c,
+                Err(e) => return drop(tx.send(Err(e)).await),
+            },
+        }
+    }
+}
+
+/// A new connection for the reader, waiting out a Redis that is restarting (`--follow` runs
+/// until Ctrl-C; an outage is no reason to stop). Other errors (a wrong password) end it.
+async fn reconnect(store: &Store) -> Result<redis::aio::MultiplexedConnection> {
+    let mut delay = Duration::from_millis(200);
+    let mut told = false;
+    loop {
+        tokio::time::sleep(delay).await;
+        match store.blocking_connection().await {
+            Ok(c) => {
+                if told {
+                    crate::output::note("reconnected to Redis");
                 }
+                return Ok(c);
             }
+            Err(jobq::Error::Unavailable(why)) => {
+                if !told {
+                    crate::output::note(format!("lost the connection to Redis, reconnecting: {why}"));
+                    told = true;
+                }
+                delay = (delay * 2).min(Duration::from_secs(2));
+            }
+            Err(e) => return Err(e),
         }
     }
 }

@@ -420,3 +420,34 @@ fn a_worker_cut_off_from_redis_still_exits_on_a_second_signal() {
     assert_eq!(w.wait(Duration::from_secs(30)), 0, "{}", w.log());
     assert!(!pid_alive(pid), "the handler outlived the worker");
 }
+
+#[test]
+fn tail_follow_carries_on_across_a_redis_restart_with_aof() {
+    let mut redis = Redis::start_with(&["--appendonly", "yes"]);
+    let before = enqueue(&redis, &["t"]);
+    let out = redis.dir.path().join("tail.out");
+    let mut tail = jobq(&redis)
+        .args(["tail", "--queue", "normal", "--follow", "--json", "--since", "1h"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let read = || std::fs::read_to_string(&out).unwrap_or_default();
+    wait_until("tail to replay the first event", LONG, || {
+        read().contains(&before)
+    });
+    redis.kill();
+    // The outage itself (a fault parameter, not a synchronisation): long enough for the
+    // reader to fail to reconnect a few times.
+    std::thread::sleep(Duration::from_millis(1500));
+    redis.restart();
+    let after = enqueue(&redis, &["t"]);
+    wait_until("tail to show the event after the restart", LONG, || {
+        read().contains(&after)
+    });
+    let _ = tail.kill();
+    let _ = tail.wait();
+    let lines: Vec<String> = read().lines().map(str::to_string).collect();
+    assert_eq!(lines.len(), 2, "each event once: {lines:?}");
+}
