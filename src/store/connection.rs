@@ -38,6 +38,8 @@ pub struct Store {
     keys: Keys,
     url: String,
     retry: RetryPolicy,
+    /// Queue names this process has already added to `<ns>:queues` (see `enqueue_pipeline`).
+    pub(super) registered_queues: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 /// Commands other than blocking pops must answer within this time or the connection is
@@ -68,6 +70,7 @@ impl Store {
             keys: Keys::new(namespace),
             url: redacted,
             retry,
+            registered_queues: Default::default(),
         };
         let conn = store.first_connection().await.map_err(|e| store.error(e))?;
         *store.conn.lock().await = Some(conn);

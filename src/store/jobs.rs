@@ -128,33 +128,47 @@ impl Store {
     }
 
     async fn send_enqueue_pipeline(&self, chunk: &[NewJob]) -> Result<Vec<(String, String)>> {
-        let pipe = self.enqueue_pipeline(chunk);
-        self.run(|mut conn| {
-            let pipe = &pipe;
-            async move {
-                match pipe.query_async(&mut conn).await {
-                    Err(e) if is_noscript(&e) => {
-                        SCRIPTS.enqueue.prepare_invoke().load_async(&mut conn).await?;
-                        pipe.query_async(&mut conn).await
+        let (pipe, new_queues) = self.enqueue_pipeline(chunk);
+        let replies = self
+            .run(|mut conn| {
+                let pipe = &pipe;
+                async move {
+                    match pipe.query_async(&mut conn).await {
+                        Err(e) if is_noscript(&e) => {
+                            SCRIPTS.enqueue.prepare_invoke().load_async(&mut conn).await?;
+                            pipe.query_async(&mut conn).await
+                        }
+                        other => other,
                     }
-                    other => other,
                 }
-            }
-        })
-        .await
+            })
+            .await?;
+        self.registered_queues.lock().unwrap().extend(new_queues);
+        Ok(replies)
     }
 
-    /// SADD of each new queue name (replies ignored), then one enqueue script per job.
-    fn enqueue_pipeline(&self, jobs: &[NewJob]) -> redis::Pipeline {
+    /// SADD of the queue names this process has not registered yet (replies ignored), then
+    /// one enqueue script per job. Returns the pipeline and those names. A long-lived caller
+    /// thus pays the SADD once per queue; workers re-register their queues on every
+    /// heartbeat, which covers a Redis that lost the set.
+    fn enqueue_pipeline(&self, jobs: &[NewJob]) -> (redis::Pipeline, Vec<String>) {
         let mut pipe = redis::pipe();
-        let mut queues: Vec<&str> = jobs.iter().map(|j| j.queue.as_str()).collect();
+        let known = self.registered_queues.lock().unwrap();
+        let mut queues: Vec<String> = jobs
+            .iter()
+            .map(|j| j.queue.clone())
+            .filter(|q| !known.contains(q))
+            .collect();
+        drop(known);
         queues.sort_unstable();
         queues.dedup();
-        pipe.cmd("SADD").arg(self.keys().queues()).arg(&queues).ignore();
+        if !queues.is_empty() {
+            pipe.cmd("SADD").arg(self.keys().queues()).arg(&queues).ignore();
+        }
         for new in jobs {
             pipe.add_command(self.enqueue_cmd(new));
         }
-        pipe
+        (pipe, queues)
     }
 
     fn enqueue_cmd(&self, new: &NewJob) -> redis::Cmd {

@@ -117,3 +117,44 @@ fn unique_key_returns_the_unfinished_job_and_writes_nothing() {
     let second = enqueue(&redis, &["sync", "--unique-key", "user-7"]);
     assert_ne!(second, first);
 }
+
+#[test]
+fn a_library_caller_registers_each_queue_once() {
+    let redis = Redis::start();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = jobq::Store::connect(&redis.url(), "jobq", jobq::RetryPolicy::CLI)
+            .await
+            .unwrap();
+        let enqueue = |queue: &'static str| {
+            let job = jobq::NewJob::new("t", queue, &serde_json::json!({}));
+            let store = &store;
+            async move { store.enqueue(&job).await.unwrap() }
+        };
+        // The first call also loads the script (a NOSCRIPT retry resends its pipeline).
+        enqueue("a").await;
+        redis::cmd("CONFIG")
+            .arg("RESETSTAT")
+            .query::<()>(&mut redis.conn())
+            .unwrap();
+        for queue in ["a", "b", "a", "b"] {
+            enqueue(queue).await;
+        }
+    });
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query(&mut redis.conn())
+        .unwrap();
+    let sadds = info
+        .lines()
+        .find_map(|l| l.strip_prefix("cmdstat_sadd:calls="))
+        .and_then(|rest| rest.split(',').next())
+        .unwrap_or("0");
+    assert_eq!(sadds, "1", "one SADD per new queue, not per job");
+    let mut queues: Vec<String> = redis::cmd("SMEMBERS")
+        .arg("jobq:queues")
+        .query(&mut redis.conn())
+        .unwrap();
+    queues.sort();
+    assert_eq!(queues, ["a", "b"]);
+}
