@@ -2,17 +2,22 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+
 /// Longest span any flag accepts; anything above is almost certainly a typo (`--delay 5000d`).
 pub const MAX_DURATION: Duration = Duration::from_secs(366 * 24 * 3600);
 
-/// Parses `90s`, `5m`, `2h`, `1d`, `250ms` and sums like `1h30m`. A bare number is seconds.
+/// Parses `90s`, `5m`, `2h`, `1d`, `250ms` and sums like `1h30m`. A bare number is refused:
+/// `--timeout 30` could mean seconds or minutes, and a wrong guess fails silently later.
 pub fn parse(text: &str) -> Result<Duration, String> {
     let s = text.trim();
     if s.is_empty() {
         return Err("empty duration: use e.g. 90s, 5m, 2h".into());
     }
-    if let Ok(secs) = s.parse::<u64>() {
-        return check(Duration::from_secs(secs), text);
+    if s.parse::<u64>().is_ok() {
+        return Err(format!(
+            "duration `{text}` has no unit: write e.g. {s}s or {s}m (units: ms, s, m, h, d)"
+        ));
     }
     let mut total: u128 = 0;
     let mut rest = s;
@@ -38,6 +43,30 @@ pub fn parse(text: &str) -> Result<Duration, String> {
     let millis = u64::try_from(total).unwrap_or(u64::MAX);
     check(Duration::from_millis(millis), text)
 }
+
+/// Checks an absolute run time (`--at`) like `--delay`: at most [`MAX_DURATION`] ahead, and not
+/// in the past (more than [`PAST_GRACE`] ago) unless `allow_past`.
+pub fn check_at(at: DateTime<Utc>, now: DateTime<Utc>, allow_past: bool) -> Result<(), String> {
+    let ahead = at - now;
+    if ahead.to_std().is_ok_and(|d| d > MAX_DURATION) {
+        return Err(format!(
+            "--at {} is more than 366d ahead (the limit, as for --delay)",
+            at.to_rfc3339()
+        ));
+    }
+    let past = PAST_GRACE.as_millis() as i64;
+    if !allow_past && ahead.num_milliseconds() < -past {
+        return Err(format!(
+            "--at {} is in the past ({} ago); add --allow-past to run it at once",
+            at.to_rfc3339(),
+            human((-ahead).to_std().unwrap_or_default())
+        ));
+    }
+    Ok(())
+}
+
+/// How far in the past `--at` may be without `--allow-past`: `--at "$(date -Is)"` is "now".
+pub const PAST_GRACE: Duration = Duration::from_secs(5);
 
 fn check(d: Duration, text: &str) -> Result<Duration, String> {
     if d.is_zero() {
@@ -84,7 +113,7 @@ mod tests {
         assert_eq!(parse("2h"), Ok(Duration::from_secs(7200)));
         assert_eq!(parse("1h30m"), Ok(Duration::from_secs(5400)));
         assert_eq!(parse("250ms"), Ok(Duration::from_millis(250)));
-        assert_eq!(parse("45"), Ok(Duration::from_secs(45)));
+        assert!(parse("45").unwrap_err().contains("45s"));
     }
 
     #[test]
@@ -128,6 +157,18 @@ mod tests {
         fn human_output_parses_back_for_whole_seconds(secs in 10u64..60) {
             proptest::prop_assert_eq!(parse(&human(Duration::from_secs(secs))), Ok(Duration::from_secs(secs)));
         }
+    }
+
+    #[test]
+    fn at_has_the_bounds_of_delay_and_refuses_the_past() {
+        let now = Utc::now();
+        let day = chrono::Duration::days(1);
+        assert!(check_at(now + day * 365, now, false).is_ok());
+        assert!(check_at(now + day * 367, now, false).is_err());
+        assert!(check_at(now + day * 367, now, true).is_err());
+        assert!(check_at(now - chrono::Duration::seconds(1), now, false).is_ok());
+        assert!(check_at(now - chrono::Duration::minutes(1), now, false).is_err());
+        assert!(check_at(now - day, now, true).is_ok());
     }
 
     #[test]

@@ -28,6 +28,9 @@ pub enum Error {
     /// Local I/O (reading `--data @FILE`, spawning handlers, ...).
     #[error("{0}")]
     Io(String),
+    /// The archive database (PostgreSQL) is unreachable, refused the login or a statement.
+    #[error("{0}")]
+    Database(String),
 }
 
 impl Error {

@@ -22,6 +22,8 @@ pub enum ExitStatus {
     RedisError = 7,
     /// `jobq doctor` found a problem that can lose or strand jobs.
     Unhealthy = 8,
+    /// `archive`, `history`: PostgreSQL unreachable, login refused, or a statement failed.
+    Database = 9,
     /// `watch`: the attempt failed and a retry is scheduled.
     Retrying = 10,
     /// `watch`, `wait`: the job is dead (out of attempts, or failed permanently).
@@ -44,6 +46,7 @@ impl From<&Error> for ExitStatus {
             Error::Auth(_) => ExitStatus::Auth,
             Error::Redis(_) => ExitStatus::RedisError,
             Error::Io(_) => ExitStatus::Failure,
+            Error::Database(_) => ExitStatus::Database,
         }
     }
 }

@@ -25,6 +25,8 @@ const ULID_LEN: usize = 26;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum State {
+    /// Waiting for its parent jobs to end (`enqueue --after`).
+    Waiting,
     /// Waiting for its run time (delayed, or waiting to be retried).
     Scheduled,
     Queued,
@@ -36,7 +38,8 @@ pub enum State {
 }
 
 impl State {
-    pub const ALL: [State; 6] = [
+    pub const ALL: [State; 7] = [
+        State::Waiting,
         State::Scheduled,
         State::Queued,
         State::Active,
@@ -45,8 +48,21 @@ impl State {
         State::Cancelled,
     ];
 
+    /// The order `ls` lists states in (and completion offers ids): what runs and what waits
+    /// first, history last.
+    pub const LISTING_ORDER: [State; 7] = [
+        State::Active,
+        State::Queued,
+        State::Scheduled,
+        State::Waiting,
+        State::Dead,
+        State::Cancelled,
+        State::Completed,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
+            State::Waiting => "waiting",
             State::Scheduled => "scheduled",
             State::Queued => "queued",
             State::Active => "active",
@@ -83,7 +99,8 @@ impl FromStr for State {
 pub struct AttemptError {
     pub attempt: u32,
     pub error: String,
-    /// Unix milliseconds (Redis server clock).
+    /// Unix milliseconds (Redis server clock); RFC 3339 UTC in JSON.
+    #[serde(with = "crate::rfc3339::millis")]
     pub at: i64,
 }
 
@@ -120,6 +137,28 @@ pub struct Job {
     /// How often a worker died (lease expired) while running this job.
     pub recoveries: u32,
     pub progress: Option<Progress>,
+    /// Not started by then, it is never started: it ends cancelled, reason `expired`.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Parent jobs it runs after (`enqueue --after`); empty for most jobs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub after: Vec<String>,
+    /// How each parent that has ended ended (`completed`, `dead`, `cancelled`), as recorded
+    /// when it was released to this job.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub parents: std::collections::BTreeMap<String, String>,
+    /// Runs once every parent ended, however they ended (`--after-any-outcome`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub after_any_outcome: bool,
+    /// Its numbered priority within the queue (`--priority 1..10`, 1 first; 5 when none given).
+    #[serde(default = "default_priority")]
+    pub priority: u8,
+}
+
+/// The numbered priority of a job that was given none: the middle, with the plain list.
+pub const DEFAULT_PRIORITY: u8 = 5;
+
+fn default_priority() -> u8 {
+    DEFAULT_PRIORITY
 }
 
 impl Job {
@@ -157,6 +196,17 @@ impl Job {
                 .unwrap_or_default(),
             recoveries: num("recoveries").unwrap_or(0) as u32,
             progress: get("progress").and_then(|p| serde_json::from_str(p).ok()),
+            expires_at: time("expires_ms"),
+            after: get("after")
+                .map(|a| a.split(',').map(str::to_string).collect())
+                .unwrap_or_default(),
+            // `dep:<parent id>` fields hold each parent's outcome (release_child.lua).
+            parents: h
+                .iter()
+                .filter_map(|(k, v)| Some((k.strip_prefix("dep:")?.to_string(), v.clone())))
+                .collect(),
+            after_any_outcome: get("after_any").is_some_and(|v| v == "1"),
+            priority: num("priority").map_or(DEFAULT_PRIORITY, |p| p as u8),
         })
     }
 

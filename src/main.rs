@@ -3,6 +3,7 @@
 
 mod commands;
 mod output;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -12,6 +13,8 @@ use jobq::exit::ExitStatus;
 
 fn main() -> ExitCode {
     quiet_panics();
+    // `COMPLETE=bash jobq -- ...` (from the script of `jobq completions`): answer and exit.
+    clap_complete::CompleteEnv::with_factory(<Cli as clap::CommandFactory>::command).complete();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => return usage_error(err),

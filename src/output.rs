@@ -29,9 +29,10 @@ pub fn note(text: impl std::fmt::Display) {
     eprintln!("jobq: {text}");
 }
 
-/// `2026-11-22 21:40:01 (3m20s ago)` in local time.
+/// `2026-11-22 21:40:01 +01:00 (3m20s ago)`: local time with its UTC offset, like every
+/// time in human output (JSON has RFC 3339 UTC).
 pub fn when(t: DateTime<Utc>) -> String {
-    let local = t.with_timezone(&Local).format("%Y-%m-%d %H:%M:%S");
+    let local = t.with_timezone(&Local).format("%Y-%m-%d %H:%M:%S %:z");
     let delta = Utc::now() - t;
     let span = jobq::duration::human(delta.abs().to_std().unwrap_or_default());
     if delta.num_milliseconds() >= 0 {
@@ -75,12 +76,14 @@ pub fn stdout_is_tty() -> bool {
 }
 
 /// A table for stdout: plain ASCII borders; fitted (and wrapped) to the terminal's width on a
-/// TTY, natural width in a pipe.
+/// TTY, natural width in a pipe. An empty `header` leaves the header line out.
 pub fn table(header: &[&str]) -> comfy_table::Table {
     use comfy_table::{presets, ContentArrangement, Table};
     let mut t = Table::new();
-    t.load_preset(presets::UTF8_BORDERS_ONLY)
-        .set_header(header.to_vec());
+    t.load_preset(presets::UTF8_BORDERS_ONLY);
+    if !header.is_empty() {
+        t.set_header(header.to_vec());
+    }
     if stdout_is_tty() {
         t.set_content_arrangement(ContentArrangement::Dynamic);
         // The preset's inner border is a space already: one more between columns is enough.
@@ -88,7 +91,7 @@ pub fn table(header: &[&str]) -> comfy_table::Table {
             c.set_padding((u16::from(i == 0), 1));
         }
     } else {
-        t.load_preset(presets::NOTHING).set_header(header.to_vec());
+        t.load_preset(presets::NOTHING);
     }
     t
 }

@@ -52,6 +52,11 @@ impl PrivateRedis {
         format!("unix://{}", self.dir.path().join("redis.sock").display())
     }
 
+    /// The temp dir the server lives in (removed with it).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
     /// The server's process id (for reading its CPU time from /proc).
     pub fn pid(&self) -> u32 {
         self.child.id()

@@ -10,7 +10,7 @@
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
-use jobq::cli::{EnqueueArgs, GlobalArgs};
+use jobq::cli::{EnqueueArgs, GlobalArgs, PriorityArg};
 use jobq::error::{Error, Result};
 use jobq::exit::ExitStatus;
 use jobq::store::{EnqueueOutcome, ENQUEUE_PIPELINE};
@@ -31,12 +31,19 @@ struct Line {
     #[serde(alias = "data")]
     payload: Option<serde_json::Value>,
     queue: Option<String>,
-    priority: Option<String>,
+    /// "high", "normal", "low" (a queue) or a number 1-10 (order within the queue).
+    priority: Option<serde_json::Value>,
     delay: Option<String>,
     at: Option<String>,
     max_attempts: Option<u32>,
     timeout: Option<String>,
     unique_key: Option<String>,
+    /// `enqueue --expires` / `--expires-at` of this line.
+    expires: Option<String>,
+    expires_at: Option<String>,
+    /// Parent job ids (`enqueue --after`), and `--after-any-outcome`.
+    after: Option<Vec<String>>,
+    after_any_outcome: Option<bool>,
 }
 
 /// What `--json` prints per job, one object per line, as soon as its pipeline has landed.
@@ -44,10 +51,11 @@ struct Line {
 struct Printed<'a> {
     line: usize,
     id: &'a str,
-    /// `queued`, `scheduled`, or `duplicate` (an unfinished job holds its unique key).
+    /// `queued`, `scheduled`, `waiting`, or `duplicate` (an unfinished job holds its unique key).
     outcome: &'a str,
 }
 
+/// `jobq enqueue --batch FILE|-` (dispatched by commands/mod.rs).
 pub async fn run(path: &Path, args: &EnqueueArgs, g: &GlobalArgs) -> Result<ExitStatus> {
     // Everything is read and checked before connecting: a bad line must not reach Redis.
     let jobs = read_jobs(path, args)?;
@@ -56,6 +64,21 @@ pub async fn run(path: &Path, args: &EnqueueArgs, g: &GlobalArgs) -> Result<Exit
         return Ok(ExitStatus::Success);
     }
     let store = super::connect(g).await?;
+    if let Some(n) = args.min_replicas {
+        store.require_replicas(n, super::new_job::REPLICA_WAIT);
+    }
+    // Routes and payload schemas live in Redis: checked here, per line, before anything is
+    // sent, so a bad line is named and nothing is enqueued.
+    let registry = store.registry().await?;
+    let mut jobs = jobs;
+    for (line, job) in jobs.iter_mut() {
+        registry.apply(job).map_err(|e| {
+            Error::invalid(format!(
+                "{}, line {line}: {e}; nothing was enqueued",
+                source_name(path)
+            ))
+        })?;
+    }
     let mut done = 0;
     for chunk in jobs.chunks(CHUNK) {
         let batch: Vec<NewJob> = chunk.iter().map(|(_, j)| j.clone()).collect();
@@ -119,6 +142,7 @@ fn partial(e: Error, jobs: &[(usize, NewJob)], done: usize, len: usize) -> Error
         Error::Auth(_) => Error::Auth(msg),
         Error::Redis(_) => Error::Redis(msg),
         Error::Io(_) => Error::Io(msg),
+        Error::Database(_) => Error::Database(msg),
     }
 }
 
@@ -147,8 +171,8 @@ fn read_jobs(path: &Path, args: &EnqueueArgs) -> Result<Vec<(usize, NewJob)>> {
         if text.trim().is_empty() {
             continue;
         }
-        let job = parse_line(&text, args)
-            .and_then(|j| j.validate().map(|_| j))
+        let job = parse_line(&text, &|t, p| super::new_job::defaults(args, t, p))
+            .and_then(|j| super::new_job::validate(&j, args.allow_past).map(|_| j))
             .map_err(|e| {
                 Error::invalid(format!(
                     "{}, line {n}: {e}; nothing was enqueued",
@@ -160,7 +184,11 @@ fn read_jobs(path: &Path, args: &EnqueueArgs) -> Result<Vec<(usize, NewJob)>> {
     Ok(jobs)
 }
 
-fn parse_line(text: &str, args: &EnqueueArgs) -> Result<NewJob> {
+/// How a line's absent fields are filled: from (type, payload), a job with the defaults.
+pub type Defaults<'a> = &'a dyn Fn(&str, &serde_json::Value) -> NewJob;
+
+/// Parses one job line (also the body of `POST /api/jobs`); `validate` is up to the caller.
+pub fn parse_line(text: &str, defaults: Defaults<'_>) -> Result<NewJob> {
     let line: Line = serde_json::from_str(text).map_err(|e| {
         Error::invalid(format!(
             "not a valid job ({e}); expected e.g. {{\"type\":\"send_email\",\"payload\":{{\"to\":\"a@b.c\"}}}}"
@@ -170,9 +198,19 @@ fn parse_line(text: &str, args: &EnqueueArgs) -> Result<NewJob> {
         return Err(Error::invalid("give either \"delay\" or \"at\", not both"));
     }
     let payload = line.payload.clone().unwrap_or_else(|| serde_json::json!({}));
-    let mut new = super::enqueue::defaults(args, &line.job_type, &payload);
-    if let Some(q) = line.queue.or(priority_queue(line.priority.as_deref())?) {
+    let mut new = defaults(&line.job_type, &payload);
+    match line.priority.as_ref().map(line_priority).transpose()? {
+        // "queue" wins over a named priority, as it always did.
+        Some(PriorityArg::Queue(p)) => {
+            new.queue = p.queue().to_string();
+            new.route = false;
+        }
+        Some(PriorityArg::Number(n)) => new.priority = Some(n),
+        None => {}
+    }
+    if let Some(q) = line.queue {
         new.queue = q;
+        new.route = false;
     }
     if let Some(d) = &line.delay {
         new.delay = Some(duration::parse(d).map_err(|e| Error::invalid(format!("delay: {e}")))?);
@@ -187,17 +225,36 @@ fn parse_line(text: &str, args: &EnqueueArgs) -> Result<NewJob> {
     }
     new.max_attempts = line.max_attempts.unwrap_or(new.max_attempts);
     new.unique_key = line.unique_key;
+    if line.expires.is_some() && line.expires_at.is_some() {
+        return Err(Error::invalid(
+            "give either \"expires\" or \"expires_at\", not both",
+        ));
+    }
+    if let Some(d) = &line.expires {
+        new.expires = Some(duration::parse(d).map_err(|e| Error::invalid(format!("expires: {e}")))?);
+        new.expires_at = None;
+    }
+    if let Some(t) = &line.expires_at {
+        new.expires_at =
+            Some(jobq::cli::parse_time(t).map_err(|e| Error::invalid(format!("expires_at: {e}")))?);
+        new.expires = None;
+    }
+    if let Some(after) = line.after {
+        new.after = after;
+    }
+    new.after_any_outcome = line.after_any_outcome.unwrap_or(new.after_any_outcome);
     Ok(new)
 }
 
-fn priority_queue(priority: Option<&str>) -> Result<Option<String>> {
-    match priority {
-        None => Ok(None),
-        Some(p @ ("high" | "normal" | "low")) => Ok(Some(p.to_string())),
-        Some(p) => Err(Error::invalid(format!(
-            "priority {p:?} is not high, normal or low (use \"queue\" for other queues)"
-        ))),
-    }
+/// A line's `priority`: "high"/"normal"/"low", or a number 1-10 (also as a string).
+fn line_priority(v: &serde_json::Value) -> Result<PriorityArg> {
+    let text = match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Number(n) => n.to_string(),
+        other => other.to_string(),
+    };
+    text.parse::<PriorityArg>()
+        .map_err(|e| Error::invalid(format!("priority {e} (use \"queue\" for other queues)")))
 }
 
 #[cfg(test)]
@@ -218,7 +275,9 @@ mod tests {
     }
 
     fn check(text: &str) -> Result<NewJob> {
-        parse_line(text, &args()).and_then(|j| j.validate().map(|_| j))
+        let args = args();
+        parse_line(text, &|t, p| super::super::new_job::defaults(&args, t, p))
+            .and_then(|j| super::super::new_job::validate(&j, false).map(|_| j))
     }
 
     proptest! {

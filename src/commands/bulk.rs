@@ -18,11 +18,23 @@ use crate::output;
 /// Jobs per atomic batch: one script call each, short enough not to block Redis noticeably.
 pub const BATCH: u64 = 500;
 
+/// The operator's answer to a confirmation question.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    Yes,
+    No,
+    /// Ctrl-C at the prompt: nothing was done; the command exits 130.
+    Interrupted,
+}
+
 /// Asks `question` on the terminal unless `yes`. Without a terminal it refuses (cron must say
-/// --yes). `Ok(false)`: the user said no.
-pub async fn confirm(question: String, yes: bool) -> Result<bool> {
+/// --yes). The answer is a whole line: `y` or `yes` and Enter (any case) goes ahead, anything
+/// else (Enter alone, Ctrl-D) does not. A single key never decides: a stray `y` typed ahead
+/// must not delete jobs. The terminal stays in its normal line mode, so Ctrl-C leaves nothing
+/// to restore (no hidden cursor, no raw mode).
+pub async fn confirm(question: String, yes: bool) -> Result<Answer> {
     if yes {
-        return Ok(true);
+        return Ok(Answer::Yes);
     }
     if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
         return Err(Error::invalid(format!(
@@ -30,19 +42,41 @@ pub async fn confirm(question: String, yes: bool) -> Result<bool> {
             question.trim_end_matches('?')
         )));
     }
-    // dialoguer blocks on the terminal: keep it off the async runtime's threads. On Ctrl-C it
-    // restores the terminal and re-raises SIGINT: the process ends with 130, nothing changed.
-    let answer = tokio::task::spawn_blocking(move || {
-        dialoguer::Confirm::new()
-            .with_prompt(question)
-            .default(false)
-            .interact_on_opt(&dialoguer::console::Term::stderr())
-    })
-    .await
-    .map_err(|e| Error::Io(format!("confirmation prompt failed: {e}")))?;
-    match answer {
-        Ok(answer) => Ok(answer == Some(true)),
-        Err(e) => Err(Error::Io(format!("confirmation prompt failed: {e}"))),
+    // Listen before asking, so a quick Ctrl-C is ours too (and ends with 130, not a signal).
+    let failed = |e: std::io::Error| Error::Io(format!("confirmation prompt failed: {e}"));
+    let mut interrupt =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).map_err(failed)?;
+    eprint!("{question} [y/N] ");
+    let _ = std::io::Write::flush(&mut std::io::stderr());
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    // A plain thread, not spawn_blocking: after Ctrl-C it stays blocked in read(), and the
+    // runtime must not wait for it when the command returns.
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = tx.send(std::io::stdin().read_line(&mut line).map(|n| (n, line)));
+    });
+    tokio::select! {
+        read = rx => match read {
+            Ok(Ok((0, _))) => {
+                eprintln!();
+                Ok(Answer::No)
+            }
+            Ok(Ok((_, line))) => Ok(answer_of(&line)),
+            Ok(Err(e)) => Err(failed(e)),
+            Err(_) => Ok(Answer::No),
+        },
+        _ = interrupt.recv() => {
+            // The shell's prompt goes on a line of its own, not after ours.
+            eprintln!();
+            Ok(Answer::Interrupted)
+        }
+    }
+}
+
+fn answer_of(line: &str) -> Answer {
+    match line.trim().to_ascii_lowercase().as_str() {
+        "y" | "yes" => Answer::Yes,
+        _ => Answer::No,
     }
 }
 
@@ -90,7 +124,7 @@ pub fn describe(count: u64, what: &str, queues: usize) -> String {
     )
 }
 
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, serde::Deserialize)]
 pub struct Report {
     /// Jobs moved, in total and per queue.
     pub total: u64,
@@ -100,17 +134,22 @@ pub struct Report {
 }
 
 /// Prints what a bulk command did; Ctrl-C between batches exits 130.
-pub fn finish(moved: &Report, g: &GlobalArgs, verb: &str) -> Result<ExitStatus> {
+fn finish(moved: Report, g: &GlobalArgs, verb: &str) -> Result<Done> {
     if g.json {
-        output::json(moved)?;
+        output::json(&moved)?;
     } else {
         output::line(format!("{verb} {} jobs", output::thousands(moved.total)))?;
     }
-    if moved.interrupted {
+    let status = if moved.interrupted {
         output::note("interrupted between two batches: every other job is where it was");
-        return Ok(ExitStatus::Interrupted);
-    }
-    Ok(ExitStatus::Success)
+        ExitStatus::Interrupted
+    } else {
+        ExitStatus::Success
+    };
+    Ok(Done {
+        status,
+        report: moved,
+    })
 }
 
 /// A part of a bulk command: `count` jobs of `queue` (of kind `what`, e.g. a state).
@@ -129,14 +168,31 @@ pub struct Ask<'a> {
     pub limit: Option<u64>,
 }
 
-/// Asks, then runs the `steps` batch by batch (`batch(step, start, n)` does one atomic
-/// batch of at most `n` jobs from index `start`), stopping between batches on Ctrl-C.
-pub async fn execute<T>(
+/// Who runs a bulk command: the CLI (asks, draws a bar, stops on Ctrl-C, prints the report)
+/// or the HTTP API (the dashboard asked already; the report is the response).
+#[derive(Clone, Copy)]
+pub enum Caller<'a> {
+    Cli(&'a GlobalArgs),
+    Api,
+}
+
+/// What a bulk command did: the exit status for the CLI and the report for both callers.
+pub struct Done {
+    pub status: ExitStatus,
+    pub report: Report,
+}
+
+/// Asks (CLI only), then runs the `steps` batch by batch (`batch(queue, what, start, n)` does one
+/// atomic batch of at most `n` jobs from index `start`), stopping between batches on Ctrl-C.
+pub async fn execute<T: Copy, Fut>(
     steps: Vec<Step<T>>,
     ask: Ask<'_>,
-    g: &GlobalArgs,
-    mut batch: impl AsyncFnMut(&Step<T>, u64, u64) -> Result<Batch>,
-) -> Result<ExitStatus> {
+    caller: Caller<'_>,
+    mut batch: impl FnMut(String, T, u64, u64) -> Fut,
+) -> Result<Done>
+where
+    Fut: std::future::Future<Output = Result<Batch>>,
+{
     let steps: Vec<Step<T>> = steps.into_iter().filter(|s| s.count > 0).collect();
     let total = steps
         .iter()
@@ -145,23 +201,36 @@ pub async fn execute<T>(
         .min(ask.limit.unwrap_or(u64::MAX));
     let mut queues: Vec<&String> = steps.iter().map(|s| &s.queue).collect();
     queues.dedup();
-    if total == 0 {
-        output::note(format!("nothing {}: no {} jobs", ask.done, ask.what));
-        return finish(&Report::default(), g, ask.done);
+    if let Caller::Cli(g) = caller {
+        if total == 0 {
+            output::note(format!("nothing {}: no {} jobs", ask.done, ask.what));
+            return finish(Report::default(), g, ask.done);
+        }
+        let question = format!("{} {}?", ask.verb, describe(total, ask.what, queues.len()));
+        let refused = |status| Done {
+            status,
+            report: Report::default(),
+        };
+        match confirm(question, ask.yes).await? {
+            Answer::Yes => {}
+            Answer::No => {
+                output::note(format!("nothing {}", ask.done));
+                return Ok(refused(ExitStatus::Failure));
+            }
+            Answer::Interrupted => return Ok(refused(ExitStatus::Interrupted)),
+        }
     }
-    let question = format!("{} {}?", ask.verb, describe(total, ask.what, queues.len()));
-    if !confirm(question, ask.yes).await? {
-        output::note(format!("nothing {}", ask.done));
-        return Ok(ExitStatus::Failure);
-    }
-    let stop = Interrupt::listen();
-    let bar = bar(total, ask.done);
+    // A server must not take over Ctrl-C nor draw on its terminal.
+    let (stop, bar) = match caller {
+        Caller::Cli(_) => (Interrupt::listen(), bar(total, ask.done)),
+        Caller::Api => (Interrupt::default(), ProgressBar::hidden()),
+    };
     let mut report = Report::default();
     for step in &steps {
         let mut start = 0;
         while report.total < total && !stop.is_set() {
             let n = BATCH.min(total - report.total);
-            let b = batch(step, start, n).await?;
+            let b = batch(step.queue.clone(), step.what, start, n).await?;
             report.total += b.done;
             *report.queues.entry(step.queue.clone()).or_default() += b.done;
             bar.inc(b.done);
@@ -173,5 +242,11 @@ pub async fn execute<T>(
     }
     bar.finish_and_clear();
     report.interrupted = stop.is_set() && report.total < total;
-    finish(&report, g, ask.done)
+    match caller {
+        Caller::Cli(g) => finish(report, g, ask.done),
+        Caller::Api => Ok(Done {
+            status: ExitStatus::Success,
+            report,
+        }),
+    }
 }

@@ -5,6 +5,7 @@ use jobq::error::{Error, Result};
 use jobq::exit::ExitStatus;
 use jobq::job::State;
 
+use super::bulk::Caller;
 use super::ls::Filter;
 
 pub async fn run(cmd: DlqCommand, g: &GlobalArgs) -> Result<ExitStatus> {
@@ -30,7 +31,9 @@ async fn drain(a: DlqDrainArgs, g: &GlobalArgs) -> Result<ExitStatus> {
     let filter = Filter::new(Some(StateFilter::Dead), a.select.job_type)?;
     let store = super::connect(g).await?;
     let queues = super::target_queues(&store, a.select.queue.as_deref()).await?;
-    super::retry::requeue_bulk(&store, &queues, &filter, a.limit, a.yes.yes, g).await
+    super::retry::requeue_bulk(&store, &queues, &filter, a.limit, a.yes.yes, Caller::Cli(g))
+        .await
+        .map(|d| d.status)
 }
 
 async fn purge(a: DlqDrainArgs, g: &GlobalArgs) -> Result<ExitStatus> {
@@ -40,5 +43,15 @@ async fn purge(a: DlqDrainArgs, g: &GlobalArgs) -> Result<ExitStatus> {
     let queues = super::target_queues(&store, a.select.queue.as_deref()).await?;
     let job_type = filter.job_type.as_deref();
     let ask = ("dead", a.yes.yes);
-    super::purge::delete_bulk(&store, &queues, &[State::Dead], job_type, a.limit, ask, g).await
+    super::purge::delete_bulk(
+        &store,
+        &queues,
+        &[State::Dead],
+        job_type,
+        a.limit,
+        ask,
+        Caller::Cli(g),
+    )
+    .await
+    .map(|d| d.status)
 }

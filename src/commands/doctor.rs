@@ -1,5 +1,5 @@
 use jobq::cli::{DoctorArgs, GlobalArgs};
-use jobq::doctor::{diagnose, Finding, Level};
+use jobq::doctor::{diagnose, Finding, Level, Options};
 use jobq::error::Result;
 use jobq::exit::ExitStatus;
 
@@ -7,7 +7,12 @@ use crate::output;
 
 pub async fn run(args: DoctorArgs, g: &GlobalArgs) -> Result<ExitStatus> {
     let store = super::connect(g).await?;
-    let findings = diagnose(&store, args.fix).await?;
+    let opts = Options {
+        fix: args.fix,
+        max_age: args.max_age,
+        max_dead: args.max_dead,
+    };
+    let findings = diagnose(&store, &opts).await?;
     if g.json {
         output::json(&findings)?;
     } else {

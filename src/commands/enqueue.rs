@@ -4,19 +4,23 @@ use jobq::cli::{EnqueueArgs, GlobalArgs};
 use jobq::error::{Error, Result};
 use jobq::exit::ExitStatus;
 use jobq::job::MAX_PAYLOAD_BYTES;
+use jobq::records::Enqueued;
 use jobq::store::EnqueueOutcome;
 use jobq::NewJob;
 
+use super::new_job;
 use crate::output;
 
+/// `jobq enqueue TYPE` (`--batch` is dispatched to batch.rs before this).
 pub async fn run(args: EnqueueArgs, g: &GlobalArgs) -> Result<ExitStatus> {
-    if let Some(path) = &args.batch {
-        return super::batch::run(path, &args, g).await;
-    }
     // Everything is checked before connecting: bad input must never reach Redis.
+    new_job::check_flags(&args)?;
     let new = new_job(&args)?;
-    new.validate()?;
+    new_job::validate(&new, args.allow_past)?;
     let store = super::connect(g).await?;
+    if let Some(n) = args.min_replicas {
+        store.require_replicas(n, new_job::REPLICA_WAIT);
+    }
     let outcome = store.enqueue(&new).await?;
     if let EnqueueOutcome::Duplicate { id } = &outcome {
         output::note(format!(
@@ -28,7 +32,11 @@ pub async fn run(args: EnqueueArgs, g: &GlobalArgs) -> Result<ExitStatus> {
     let id = outcome.id().to_string();
     // With --wait or --watch and --json, the JSON is what `wait` / `watch` print.
     if g.json && !args.wait && !args.watch {
-        output::json(&store.job(&id).await?)?;
+        let duplicate = matches!(outcome, EnqueueOutcome::Duplicate { .. });
+        output::json(&Enqueued {
+            job: store.job(&id).await?,
+            duplicate,
+        })?;
     } else if !g.json {
         output::line(&id)?;
     }
@@ -43,27 +51,13 @@ pub async fn run(args: EnqueueArgs, g: &GlobalArgs) -> Result<ExitStatus> {
 
 fn new_job(args: &EnqueueArgs) -> Result<NewJob> {
     let payload = read_payload(&args.data)?;
-    let mut new = defaults(args, args.job_type.as_deref().unwrap_or(""), &payload);
+    let mut new = new_job::defaults(args, args.job_type.as_deref().unwrap_or(""), &payload);
     new.unique_key = args.unique_key.clone();
     Ok(new)
 }
 
-/// A job with the command line's options; `--batch` lines start from it.
-pub fn defaults(args: &EnqueueArgs, job_type: &str, payload: &serde_json::Value) -> NewJob {
-    let queue = args
-        .queue
-        .clone()
-        .unwrap_or_else(|| args.priority.queue().to_string());
-    let mut new = NewJob::new(job_type, &queue, payload);
-    new.max_attempts = args.max_attempts;
-    new.timeout = args.timeout;
-    new.delay = args.delay;
-    new.at = args.at;
-    new
-}
-
 /// `--data`: JSON text, `@FILE`, or `-` for stdin; always parsed, so only valid JSON is stored.
-fn read_payload(data: &str) -> Result<serde_json::Value> {
+pub(super) fn read_payload(data: &str) -> Result<serde_json::Value> {
     let (text, source) = if data == "-" {
         (
             read_capped(std::io::stdin().lock(), "stdin")?,

@@ -76,39 +76,52 @@ impl<'a> Tracker<'a> {
     /// Subscribes and reads the snapshots again, waiting out a Redis that is restarting (the
     /// job goes on without us watching it; giving up would report a failure that is not one).
     async fn reconnect(&mut self) -> Result<()> {
-        let mut delay = std::time::Duration::from_millis(50);
-        let mut told = false;
-        loop {
-            let attempt = match self.store.subscribe(&self.queues).await {
-                Ok(sub) => {
-                    self.sub = sub;
-                    self.snapshot().await
-                }
-                Err(e) => Err(e),
-            };
-            match attempt {
-                Ok(()) => {
-                    if told {
-                        crate::output::note("reconnected to Redis");
-                    }
-                    return Ok(());
-                }
-                Err(Error::Unavailable(why)) => {
-                    if !told {
-                        crate::output::note(format!("lost the connection to Redis, reconnecting: {why}"));
-                        told = true;
-                    }
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(std::time::Duration::from_secs(2));
-                }
-                Err(e) => return Err(e),
-            }
+        let (store, queues) = (self.store, &self.queues);
+        self.sub = outlast(|| store.subscribe(queues)).await?;
+        let ids: Vec<String> = self.seen.keys().cloned().collect();
+        for id in ids {
+            let (job, last) = outlast(|| store.snapshot(&id)).await?;
+            self.seen.insert(id, last);
+            self.pending.push(snapshot_event(&job));
         }
+        Ok(())
     }
 
     /// Stops following a job that has ended.
     pub fn forget(&mut self, id: &str) {
         self.seen.remove(id);
+    }
+}
+
+/// Runs `op` until it works, waiting out a Redis that is unreachable (restarting): the
+/// long-lived views (`watch`, `tail --follow`, `stats --watch`) run until Ctrl-C, and an
+/// outage is no reason to stop. Says so once on stderr, and again when it is back. Other
+/// errors (a wrong password) end the view.
+pub async fn outlast<T, F, Fut>(mut op: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let mut delay = std::time::Duration::from_millis(50);
+    let mut told = false;
+    loop {
+        match op().await {
+            Ok(v) => {
+                if told {
+                    crate::output::note("reconnected to Redis");
+                }
+                return Ok(v);
+            }
+            Err(Error::Unavailable(why)) => {
+                if !told {
+                    crate::output::note(format!("lost the connection to Redis, reconnecting: {why}"));
+                    told = true;
+                }
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(std::time::Duration::from_secs(2));
+            }
+            Err(e) => return Err(e),
+        }
     }
 }
 
@@ -130,8 +143,12 @@ pub fn snapshot_event(job: &Job) -> Event {
         progress: job.progress.clone(),
         time,
         error: job.error.clone().filter(|_| job.state != State::Completed),
-        result: job.result.as_ref().map(|r| r.to_string()),
-        retry_at: None,
+        result: job.result.clone(),
+        // A scheduled job (delayed, or waiting for its retry) says when it is due.
+        retry_at: job
+            .scheduled_at
+            .filter(|_| job.state == State::Scheduled)
+            .map(|t| t.timestamp_millis()),
     }
 }
 
@@ -171,19 +188,26 @@ fn num(x: f64) -> String {
     }
 }
 
-/// `21:40:01.123` in local time.
+/// `21:40:01.123+01:00`: local time with its UTC offset (as everywhere in human output).
 pub fn clock(ms: i64) -> String {
     Local
         .timestamp_millis_opt(ms)
         .single()
-        .map(|t| t.format("%H:%M:%S%.3f").to_string())
+        .map(|t| t.format("%H:%M:%S%.3f%:z").to_string())
         .unwrap_or_else(|| "--:--:--.---".into())
 }
 
 /// What happened, in words: `started attempt 1`, `progress 43%  21500/50000  chunk 43`, ...
 pub fn describe(ev: &Event) -> String {
     let what = match ev.event.as_str() {
-        "snapshot" => format!("is {}", ev.state),
+        "snapshot" => match ev.retry_at.and_then(jobq::job::millis_to_time) {
+            Some(due) if ev.state == State::Scheduled => {
+                format!("is scheduled, due {}", crate::output::when(due))
+            }
+            // The same words as the live event, whether or not we saw it happen.
+            _ if ev.state == State::Dead => format!("is dead after attempt {}", ev.attempt),
+            _ => format!("is {}", ev.state),
+        },
         "started" => format!("started attempt {}", ev.attempt),
         "progress" => format!(
             "progress {}",
@@ -200,7 +224,7 @@ pub fn describe(ev: &Event) -> String {
     let detail = match (&ev.result, &ev.error) {
         (Some(r), _) if ev.state == State::Completed => format!(": {r}"),
         (_, Some(e)) if ev.state != State::Completed && ev.state != State::Active => {
-            format!(": {}", e.lines().next().unwrap_or(""))
+            format!(": {}", jobq::summary::error_summary(e))
         }
         _ => String::new(),
     };

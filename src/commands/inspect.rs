@@ -1,7 +1,9 @@
 use jobq::cli::{GlobalArgs, InspectArgs};
 use jobq::error::Result;
 use jobq::exit::ExitStatus;
-use jobq::job::{queue_of, Job};
+use jobq::job::{queue_of, Job, State};
+
+use serde::Serialize;
 
 use crate::output;
 
@@ -9,12 +11,40 @@ pub async fn run(args: InspectArgs, g: &GlobalArgs) -> Result<ExitStatus> {
     queue_of(&args.id)?;
     let store = super::connect(g).await?;
     let job = store.job(&args.id).await?;
+    // A job enqueued by a schedule tick says so (its id is derived from schedule and tick).
+    let origin = jobq::schedule::spec::tick_of(&job.id, &store.schedule_names().await?);
     if g.json {
-        output::json(&job)?;
+        let schedule = origin.map(|(name, tick)| Origin {
+            name,
+            tick: jobq::job::millis_to_time(tick),
+        });
+        output::json(&Inspected { job: &job, schedule })?;
     } else {
-        output::line(render(&job))?;
+        let mut text = render(&job);
+        if let Some((name, tick)) = &origin {
+            let at = jobq::job::millis_to_time(*tick)
+                .map(output::when)
+                .unwrap_or_default();
+            text.push_str(&format!("\nenqueued by schedule {name}, tick of {at}"));
+        }
+        output::line(text)?;
     }
     Ok(ExitStatus::Success)
+}
+
+/// `inspect --json`: the job, plus `schedule` when a schedule tick enqueued it.
+#[derive(Serialize)]
+struct Inspected<'a> {
+    #[serde(flatten)]
+    job: &'a Job,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    schedule: Option<Origin>,
+}
+
+#[derive(Serialize)]
+struct Origin {
+    name: String,
+    tick: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// The human view: one fact per line, label column aligned.
@@ -24,6 +54,7 @@ pub fn render(job: &Job) -> String {
         ("type", job.job_type.clone()),
         ("queue", job.queue.clone()),
         ("state", job.state.to_string()),
+        ("priority", job.priority.to_string()),
         ("attempt", format!("{} of {}", job.attempt, job.max_attempts)),
     ];
     if let Some(p) = &job.progress {
@@ -38,11 +69,31 @@ pub fn render(job: &Job) -> String {
     if let Some(k) = &job.unique_key {
         rows.push(("unique key", k.clone()));
     }
+    if let Some(t) = job.expires_at {
+        rows.push(("expires", output::when(t)));
+    }
+    // Each parent with how it ended, or `pending` while it runs or waits.
+    for (i, parent) in job.after.iter().enumerate() {
+        let outcome = job.parents.get(parent).map_or("pending", String::as_str);
+        let label = match (i, job.after_any_outcome) {
+            (0, false) => "after",
+            (0, true) => "after (any outcome)",
+            _ => "",
+        };
+        rows.push((label, format!("{parent} ({outcome})")));
+    }
+    // A scheduled job that already ran is waiting for its retry: say when that is.
+    let due = if job.state == State::Scheduled && job.attempt > 0 {
+        "retry at"
+    } else {
+        "scheduled for"
+    };
     let times = [
         ("created", job.created_at),
         (
-            "scheduled for",
-            job.scheduled_at.filter(|s| Some(*s) != job.created_at),
+            due,
+            job.scheduled_at
+                .filter(|s| job.state == State::Scheduled || Some(*s) != job.created_at),
         ),
         ("started", job.started_at),
         ("finished", job.finished_at),
@@ -52,12 +103,13 @@ pub fn render(job: &Job) -> String {
             rows.push((label, output::when(t)));
         }
     }
-    if let Some(d) = job.duration().and_then(|d| d.to_std().ok()) {
-        let label = if job.finished_at.is_some() {
-            "took"
-        } else {
-            "running for"
-        };
+    // "running for" only while it runs; a finished attempt "took".
+    let label = match job.state {
+        State::Active => Some("running for"),
+        _ if job.finished_at.is_some() => Some("took"),
+        _ => None,
+    };
+    if let (Some(label), Some(d)) = (label, job.duration().and_then(|d| d.to_std().ok())) {
         rows.push((label, jobq::duration::human(d)));
     }
     if let Some(w) = &job.worker {

@@ -1,28 +1,24 @@
-//! `jobq ls`: jobs page by page, read by index from the per-state lists and sets (never KEYS,
-//! never the whole set in memory: one page of ids and hashes at a time).
+//! `jobq ls`: jobs page by page from the per-state lists and sets (never KEYS, never the
+//! whole set in memory: one page of ids and hashes at a time). Pages go on after the last job
+//! listed, not from an index, so they do not skip jobs when the queue moves (page.lua).
 
 use std::collections::HashSet;
 
 use chrono::Utc;
-use serde::Serialize;
 
 use jobq::cli::{GlobalArgs, LsArgs, PageArgs, StateFilter};
 use jobq::error::{Error, Result};
 use jobq::exit::ExitStatus;
-use jobq::job::{validate_name, Job, State};
+use jobq::job::{queue_of, validate_name, Job, State};
+use jobq::records::Listing;
+use jobq::store::PagePos;
+use jobq::summary::error_summary;
 use jobq::Store;
 
 use crate::output;
 
 /// Listing order of states when `--state` is not given.
-const ORDER: [State; 6] = [
-    State::Active,
-    State::Queued,
-    State::Scheduled,
-    State::Dead,
-    State::Cancelled,
-    State::Completed,
-];
+const ORDER: [State; 7] = State::LISTING_ORDER;
 
 /// Ids read per round trip when scanning.
 const PAGE: u64 = 500;
@@ -68,40 +64,45 @@ impl Filter {
     }
 }
 
-/// Where a page stopped: `<queue>:<state>:<index>` (queue names cannot contain `:`).
+/// Where a page stopped: `<queue>:<state>:<score>:<id>` of the last job listed (the score is
+/// empty for the queued list). Queue names and ids cannot contain `:`.
 #[derive(Debug, Clone, PartialEq)]
 struct Cursor {
     queue: String,
     state: State,
-    index: u64,
+    pos: PagePos,
 }
 
 impl Cursor {
     fn parse(s: &str) -> Result<Cursor> {
         let bad = || Error::invalid(format!("--cursor {s:?} is not a cursor printed by `jobq ls`"));
-        let mut parts = s.split(':');
-        let (Some(q), Some(st), Some(i), None) = (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
+        let parts: Vec<&str> = s.split(':').collect();
+        let [q, st, score, id] = parts[..] else {
             return Err(bad());
         };
         validate_name("queue", q).map_err(|_| bad())?;
+        let state: State = st.parse().map_err(|_| bad())?;
+        // Only a queued job in the plain list has no score (a numbered one has its rank).
+        if queue_of(id).ok() != Some(q) || (score.is_empty() && state != State::Queued) {
+            return Err(bad());
+        }
+        if !score.is_empty() && score.parse::<f64>().is_err() {
+            return Err(bad());
+        }
         Ok(Cursor {
             queue: q.to_string(),
-            state: st.parse().map_err(|_| bad())?,
-            index: i.parse().map_err(|_| bad())?,
+            state,
+            pos: PagePos {
+                id: id.to_string(),
+                score: (!score.is_empty()).then(|| score.to_string()),
+            },
         })
     }
 
     fn render(&self) -> String {
-        format!("{}:{}:{}", self.queue, self.state, self.index)
+        let score = self.pos.score.as_deref().unwrap_or("");
+        format!("{}:{}:{score}:{}", self.queue, self.state, self.pos.id)
     }
-}
-
-#[derive(Debug, Serialize)]
-struct Listing {
-    jobs: Vec<Job>,
-    /// Pass as `--cursor` for the next page; `null` on the last page.
-    next_cursor: Option<String>,
 }
 
 pub async fn run(args: LsArgs, g: &GlobalArgs) -> Result<ExitStatus> {
@@ -116,25 +117,48 @@ pub async fn show(
     page: PageArgs,
     g: &GlobalArgs,
 ) -> Result<ExitStatus> {
-    let PageArgs { limit, cursor } = page;
-    if limit == 0 {
-        return Err(Error::invalid("--limit must be at least 1"));
-    }
-    let cursor = cursor.as_deref().map(Cursor::parse).transpose()?;
+    let limit = if page.all { u64::MAX } else { page.limit };
+    let cursor = page.cursor.clone();
+    // Checked before connecting: a bad cursor must not wait on Redis.
+    check_page(limit, cursor.as_deref())?;
     let store = super::connect(g).await?;
-    let queues = super::target_queues(&store, queue.as_deref()).await?;
-    let listing = list(&store, &queues, &filter, limit, cursor).await?;
+    let listing = page_of(&store, queue.as_deref(), &filter, limit, cursor.as_deref()).await?;
     if g.json {
         output::json(&listing)?;
     } else if listing.jobs.is_empty() {
         output::note(format!("no {}", filter.describe(queue.as_deref())));
+    } else if page.ids {
+        for job in &listing.jobs {
+            output::line(&job.id)?;
+        }
     } else {
-        output::line(render(&listing.jobs))?;
+        output::line(render(&listing.jobs, !page.no_headers))?;
     }
     if let (Some(c), false) = (&listing.next_cursor, g.json) {
         output::note(format!("more jobs match: next page with --cursor {c}"));
     }
     Ok(ExitStatus::Success)
+}
+
+fn check_page(limit: u64, cursor: Option<&str>) -> Result<Option<Cursor>> {
+    if limit == 0 {
+        return Err(Error::invalid("--limit must be at least 1"));
+    }
+    cursor.map(Cursor::parse).transpose()
+}
+
+/// One page of the jobs `filter` selects in `queue` (or every queue), from `cursor`: what
+/// `jobq ls --json` prints and `GET /api/jobs` answers.
+pub async fn page_of(
+    store: &Store,
+    queue: Option<&str>,
+    filter: &Filter,
+    limit: u64,
+    cursor: Option<&str>,
+) -> Result<Listing> {
+    let cursor = check_page(limit, cursor)?;
+    let queues = super::target_queues(store, queue).await?;
+    list(store, &queues, filter, limit, cursor).await
 }
 
 async fn list(
@@ -148,49 +172,51 @@ async fn list(
     // A job cancelled while queued and then retried is in the queued list twice.
     let mut seen = HashSet::new();
     let mut from = cursor;
+    let rank = |s: State| ORDER.iter().position(|o| *o == s);
+    let mut last: Option<Cursor> = None;
     for queue in queues {
         if from.as_ref().is_some_and(|c| *queue < c.queue) {
             continue;
         }
         for state in filter.states() {
-            let mut index = 0;
+            let mut after = None;
             if let Some(c) = &from {
-                if c.queue == *queue
-                    && ORDER.iter().position(|s| *s == state) < ORDER.iter().position(|s| *s == c.state)
-                {
+                if c.queue == *queue && rank(state) < rank(c.state) {
                     continue;
                 }
                 if c.queue == *queue && c.state == state {
-                    index = c.index;
+                    after = Some(c.pos.clone());
                 }
             }
             from = None;
             loop {
-                let want = (limit - jobs.len() as u64).clamp(20, PAGE);
-                let ids = store.page_ids(queue, state, index, want).await?;
+                let want = limit.saturating_sub(jobs.len() as u64).clamp(20, PAGE);
+                let positions = store.page_after(queue, state, after.as_ref(), want).await?;
+                let ids: Vec<String> = positions.iter().map(|p| p.id.clone()).collect();
                 let page = store.jobs(queue, &ids).await?;
-                for (k, job) in page.into_iter().enumerate() {
+                for (pos, job) in positions.iter().zip(page) {
                     if jobs.len() as u64 == limit {
-                        let next = Cursor {
-                            queue: queue.clone(),
-                            state,
-                            index: index + k as u64,
-                        };
+                        // More jobs follow: the cursor names the last one examined.
                         return Ok(Listing {
                             jobs,
-                            next_cursor: Some(next.render()),
+                            next_cursor: last.map(|c| c.render()),
                         });
                     }
+                    after = Some(pos.clone());
+                    last = Some(Cursor {
+                        queue: queue.clone(),
+                        state,
+                        pos: pos.clone(),
+                    });
                     let Some(job) = job else { continue };
                     if filter.matches(&job, state) && (state != State::Queued || seen.insert(job.id.clone()))
                     {
                         jobs.push(job);
                     }
                 }
-                if (ids.len() as u64) < want {
+                if (positions.len() as u64) < want {
                     break;
                 }
-                index += ids.len() as u64;
             }
         }
     }
@@ -233,6 +259,7 @@ async fn state_count(store: &Store, queue: &str, sf: StateFilter) -> Result<Opti
     let s = store.queue_stats(queue).await?;
     Ok(match sf {
         StateFilter::Queued => Some(s.queued),
+        StateFilter::Waiting => Some(s.waiting),
         StateFilter::Scheduled => Some(s.scheduled),
         StateFilter::Active => Some(s.active),
         StateFilter::Dead => Some(s.dead),
@@ -242,8 +269,11 @@ async fn state_count(store: &Store, queue: &str, sf: StateFilter) -> Result<Opti
     })
 }
 
-fn render(jobs: &[Job]) -> String {
-    let mut table = output::table(&["ID", "TYPE", "QUEUE", "STATE", "ATTEMPT", "AGE", "DETAIL"]);
+fn render(jobs: &[Job], headers: bool) -> String {
+    let header = [
+        "ID", "TYPE", "QUEUE", "STATE", "ATTEMPT", "AGE", "RUN AT", "DETAIL",
+    ];
+    let mut table = output::table(if headers { &header } else { &[] });
     for job in jobs {
         let age = job
             .created_at
@@ -257,6 +287,7 @@ fn render(jobs: &[Job]) -> String {
             job.state.to_string(),
             format!("{}/{}", job.attempt, job.max_attempts),
             age,
+            run_at(job),
             output::clip(&info(job), 200),
         ]);
         // One line per job: on a terminal the last column is cut at the window's edge.
@@ -267,11 +298,19 @@ fn render(jobs: &[Job]) -> String {
     table.to_string()
 }
 
+/// When a scheduled job is due (delayed, or waiting for its retry); `-` for the others.
+fn run_at(job: &Job) -> String {
+    match (job.state, job.scheduled_at) {
+        (State::Scheduled, Some(t)) => output::when(t),
+        _ => "-".into(),
+    }
+}
+
 /// A running job's progress, otherwise its last error.
 fn info(job: &Job) -> String {
     if let (State::Active, Some(p)) = (job.state, &job.progress) {
         let pct = p.percent.map(|x| format!("{x:.0}% ")).unwrap_or_default();
         return format!("{pct}{}", p.message.clone().unwrap_or_default());
     }
-    job.error.clone().unwrap_or_default()
+    job.error.as_deref().map(error_summary).unwrap_or_default()
 }

@@ -1,21 +1,33 @@
 //! One module per subcommand; each has a `run` that returns an exit status or an error.
 
-mod batch;
+mod archive;
+pub mod batch;
 mod bench;
-mod bulk;
-mod cancel;
+pub mod bulk;
+pub mod cancel;
 mod demo;
 mod dlq;
 mod doctor;
 mod enqueue;
-mod follow;
+pub mod follow;
+mod history;
 mod inspect;
-mod ls;
-mod pause;
+mod install;
+mod jobtype;
+mod limit;
+pub mod ls;
+mod migrate;
+pub mod new_job;
+mod notify;
+pub mod pause;
 mod progress;
-mod purge;
-mod retry;
-mod stats;
+pub mod purge;
+mod queue;
+pub mod retry;
+mod route;
+pub mod schedule;
+mod serve;
+pub mod stats;
 mod tail;
 mod wait;
 mod watch;
@@ -33,7 +45,13 @@ pub async fn run(cli: Cli) -> Result<ExitStatus> {
     // cron line should not pass silently.
     jobq::job::validate_name("namespace", &g.namespace)?;
     match cli.command {
-        Command::Enqueue(args) => enqueue::run(args, g).await,
+        Command::Enqueue(args) => match args.batch.clone() {
+            Some(path) => {
+                new_job::check_flags(&args)?;
+                batch::run(&path, &args, g).await
+            }
+            None => enqueue::run(args, g).await,
+        },
         Command::Worker(args) => worker::run(args, g).await,
         Command::Inspect(args) => inspect::run(args, g).await,
         Command::Demo(args) => demo::run(args, g).await,
@@ -52,16 +70,28 @@ pub async fn run(cli: Cli) -> Result<ExitStatus> {
         Command::Stats(args) => stats::run(args, g).await,
         Command::Workers(args) => workers::run(args, g).await,
         Command::Bench(args) => bench::run(args, g).await,
+        Command::Schedule(cmd) => schedule::run(cmd, g).await,
+        Command::Route(cmd) => route::run(cmd, g).await,
+        Command::Limit(cmd) => limit::run(cmd, g).await,
+        Command::Type(cmd) => jobtype::run(cmd, g).await,
+        Command::Archive(args) => archive::run(args, g).await,
+        Command::History(args) => history::run(args, g).await,
+        Command::Notify(args) => notify::run(args, g).await,
+        Command::Serve(args) => serve::run(args, g).await,
+        Command::Migrate(args) => migrate::run(args, g).await,
+        Command::Queue(cmd) => queue::run(cmd, g).await,
+        Command::Completions(args) => install::completions(args),
+        Command::Man(args) => install::man(args),
     }
 }
 
 /// Connects for a one-shot command: short retry budget, errors reported at once.
 async fn connect(g: &GlobalArgs) -> Result<Store> {
-    Store::connect(&g.redis_url, &g.namespace, RetryPolicy::CLI).await
+    Store::connect_with(&g.connection(), &g.namespace, RetryPolicy::CLI).await
 }
 
 /// The queues a command works on: the one named (which must exist), or all of them.
-async fn target_queues(store: &Store, queue: Option<&str>) -> Result<Vec<String>> {
+pub async fn target_queues(store: &Store, queue: Option<&str>) -> Result<Vec<String>> {
     match queue {
         Some(q) => {
             store.known_queue(q).await?;
@@ -71,24 +101,40 @@ async fn target_queues(store: &Store, queue: Option<&str>) -> Result<Vec<String>
     }
 }
 
-/// Runs `op` on each id, going on past errors: each error but the last is reported on stderr
-/// as it happens, the last one becomes the command's error (and exit code).
-async fn each_id<F, Fut>(ids: &[String], mut op: F) -> Result<()>
+/// Runs `op` on each id, going on past errors, and prints what it returns: one line per id
+/// as it happens (`human`), or with `--json` ONE array of every id that worked, at the end
+/// (README "JSON output"). Each error but the last is reported on stderr as it happens; the
+/// last one becomes the command's error (and exit code).
+async fn each_id<T, F, Fut>(
+    ids: &[String],
+    g: &GlobalArgs,
+    human: impl Fn(&T) -> String,
+    mut op: F,
+) -> Result<()>
 where
+    T: serde::Serialize,
     F: FnMut(String) -> Fut,
-    Fut: std::future::Future<Output = Result<()>>,
+    Fut: std::future::Future<Output = Result<T>>,
 {
     // Check every id first: a typo must not leave half the list done.
     for id in ids {
         jobq::job::queue_of(id)?;
     }
     let mut last = None;
+    let mut done = Vec::new();
     for id in ids {
-        if let Err(e) = op(id.clone()).await {
-            if let Some(prev) = last.replace(e) {
-                crate::output::note(format!("error: {prev}"));
+        match op(id.clone()).await {
+            Ok(item) if g.json => done.push(item),
+            Ok(item) => crate::output::line(human(&item))?,
+            Err(e) => {
+                if let Some(prev) = last.replace(e) {
+                    crate::output::note(format!("error: {prev}"));
+                }
             }
         }
+    }
+    if g.json {
+        crate::output::json(&done)?;
     }
     last.map_or(Ok(()), Err)
 }

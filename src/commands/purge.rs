@@ -6,7 +6,7 @@ use jobq::exit::ExitStatus;
 use jobq::job::State;
 use jobq::Store;
 
-use super::bulk::{self, Ask, Step};
+use super::bulk::{self, Ask, Caller, Done, Step};
 use super::ls::{self, Filter};
 
 pub async fn run(args: PurgeArgs, g: &GlobalArgs) -> Result<ExitStatus> {
@@ -39,15 +39,17 @@ pub async fn run(args: PurgeArgs, g: &GlobalArgs) -> Result<ExitStatus> {
         None,
         None,
         (&what, args.yes.yes),
-        g,
+        Caller::Cli(g),
     )
     .await
+    .map(|d| d.status)
 }
 
 fn filter_of(state: State) -> StateFilter {
     match state {
         State::Queued => StateFilter::Queued,
         State::Scheduled => StateFilter::Scheduled,
+        State::Waiting => StateFilter::Waiting,
         State::Dead => StateFilter::Dead,
         State::Cancelled => StateFilter::Cancelled,
         State::Completed => StateFilter::Completed,
@@ -70,8 +72,8 @@ pub async fn delete_bulk(
     job_type: Option<&str>,
     limit: Option<u64>,
     ask: (&str, bool),
-    g: &GlobalArgs,
-) -> Result<ExitStatus> {
+    caller: Caller<'_>,
+) -> Result<Done> {
     let mut steps = Vec::new();
     for q in queues {
         for &st in states {
@@ -90,10 +92,8 @@ pub async fn delete_bulk(
         yes: ask.1,
         limit,
     };
-    bulk::execute(steps, ask, g, async |step, start, n| {
-        store
-            .purge_batch(&step.queue, step.what, start, n, job_type)
-            .await
+    bulk::execute(steps, ask, caller, |queue, state, start, n| async move {
+        store.purge_batch(&queue, state, start, n, job_type).await
     })
     .await
 }

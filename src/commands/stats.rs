@@ -13,7 +13,7 @@ use jobq::Store;
 use crate::output;
 
 #[derive(Debug, Serialize)]
-struct Report {
+pub struct Report {
     generated_at: DateTime<Utc>,
     /// Workers whose heartbeat record is alive.
     workers: usize,
@@ -36,18 +36,31 @@ pub async fn run(args: StatsArgs, g: &GlobalArgs) -> Result<ExitStatus> {
     // One Ctrl-C listener for the whole watch, so a press while a screen is read is not lost.
     let mut ctrl_c = std::pin::pin!(tokio::signal::ctrl_c());
     loop {
-        // New queues appear while watching all of them.
-        let queues = match args.queue {
-            Some(_) => queues.clone(),
-            None => store.queue_names().await?,
+        // New queues appear while watching all of them. A Redis outage is waited out (the
+        // last screen stays, a note on stderr says why it does not change).
+        let screen = super::follow::outlast(|| async {
+            let queues = match args.queue {
+                Some(_) => queues.clone(),
+                None => store.queue_names().await?,
+            };
+            collect(&store, &queues).await
+        });
+        let report = tokio::select! {
+            r = screen => r?,
+            _ = &mut ctrl_c => return Ok(ExitStatus::Interrupted),
         };
-        let report = collect(&store, &queues).await?;
         print(&report, g.json, true)?;
         tokio::select! {
             _ = tokio::time::sleep(interval) => {}
             _ = &mut ctrl_c => return Ok(ExitStatus::Interrupted),
         }
     }
+}
+
+/// What `jobq stats --json` prints and `GET /api/queues` answers: `queue` or every queue.
+pub async fn report(store: &Store, queue: Option<&str>) -> Result<Report> {
+    let queues = super::target_queues(store, queue).await?;
+    collect(store, &queues).await
 }
 
 async fn collect(store: &Store, queues: &[String]) -> Result<Report> {
@@ -60,9 +73,13 @@ async fn collect(store: &Store, queues: &[String]) -> Result<Report> {
             ..QueueStats::default()
         },
     };
-    for q in queues {
-        let s = store.queue_stats(q).await?;
+    // Limits are few: one read of the index, one script per limited queue shown.
+    let mut limits = store.limits().await?;
+    for mut s in store.queues_stats(queues).await? {
         report.totals.add(&s);
+        if let Some(i) = limits.iter().position(|l| l.limit.queue == s.queue) {
+            s.limit = Some(limits.swap_remove(i));
+        }
         report.queues.push(s);
     }
     if report.totals.days.is_empty() {
@@ -95,10 +112,13 @@ fn print(report: &Report, json: bool, watch: bool) -> Result<()> {
 }
 
 fn render(r: &Report) -> String {
-    let mut t = output::table(&[
+    // The LIMIT column only when some queue has a limit (`jobq limit`).
+    let limited = r.queues.iter().any(|q| q.limit.is_some());
+    let mut header = vec![
         "QUEUE",
         "QUEUED",
         "SCHEDULED",
+        "WAITING",
         "ACTIVE",
         "DEAD",
         "COMPLETED",
@@ -106,19 +126,25 @@ fn render(r: &Report) -> String {
         "FAILED",
         "LAST MIN",
         "LATENCY",
-    ]);
+    ];
+    if limited {
+        header.push("LIMIT");
+    }
+    let mut t = output::table(&header);
     let rows = r.queues.iter().map(|q| (q, q.paused));
     for (q, paused) in rows.chain([(&r.totals, false)]) {
-        let name = if paused {
-            format!("{} (paused)", q.queue)
-        } else {
-            q.queue.clone()
+        let throttled = q.limit.as_ref().is_some_and(|l| l.throttled);
+        let name = match (paused, throttled) {
+            (true, _) => format!("{} (paused)", q.queue),
+            (false, true) => format!("{} (throttled)", q.queue),
+            (false, false) => q.queue.clone(),
         };
         let n = |v: u64| output::thousands(v);
-        t.add_row(vec![
+        let mut row = vec![
             name,
             n(q.queued),
             n(q.scheduled),
+            n(q.waiting),
             n(q.active),
             n(q.dead),
             n(q.completed),
@@ -126,7 +152,11 @@ fn render(r: &Report) -> String {
             n(q.failed_total),
             n(q.processed_last_minute),
             output::span_ms(q.oldest_queued_age_ms),
-        ]);
+        ];
+        if limited {
+            row.push(q.limit.as_ref().map_or_else(String::new, |l| l.limit.describe()));
+        }
+        t.add_row(row);
     }
     let workers = match r.workers {
         1 => "1 live worker".to_string(),

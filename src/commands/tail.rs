@@ -21,6 +21,8 @@ const TYPE_SCAN: usize = 1000;
 const PAGE: usize = 1000;
 /// How long one blocking read waits before it is renewed (keeps dead connections noticed).
 const BLOCK: Duration = Duration::from_secs(5);
+/// How often `--follow` without --queue looks for queues created since it started.
+const NEW_QUEUES: Duration = Duration::from_secs(1);
 
 enum Since {
     Ago(Duration),
@@ -36,6 +38,11 @@ pub async fn run(args: TailArgs, g: &GlobalArgs) -> Result<ExitStatus> {
     }
     let since = args.since.as_deref().map(parse_since).transpose()?;
     let store = Arc::new(super::connect(g).await?);
+    // An unknown queue is an error (exit 3), as in ls, stats, watch and dlq: following a typo
+    // would wait forever.
+    for q in &args.queues {
+        store.known_queue(q).await?;
+    }
     let queues = if args.queues.is_empty() {
         store.queue_names().await?
     } else {
@@ -55,7 +62,7 @@ pub async fn run(args: TailArgs, g: &GlobalArgs) -> Result<ExitStatus> {
     if !args.follow {
         return Ok(ExitStatus::Success);
     }
-    follow(store, after, &printer).await
+    follow(store, after, &printer, args.queues.is_empty()).await
 }
 
 /// `10m` (a duration) or `1763850000000-0` (an event id, as printed by `tail --json`).
@@ -115,6 +122,15 @@ async fn replay(
         }
     };
     for q in queues {
+        if let Some(oldest) = store.events_trimmed_after(q, &start).await? {
+            let at =
+                jobq::job::millis_to_time(stream_pos(&oldest).0 as i64).map_or(oldest.clone(), output::when);
+            output::note(format!(
+                "queue {q}: the range asked for starts before the oldest event kept ({at}); \
+                 older events were trimmed (about the last {} events of each queue are kept)",
+                jobq::store::EVENTS_MAXLEN
+            ));
+        }
         let mut last = start.clone();
         loop {
             let page = store.events_after(q, &last, PAGE).await?;
@@ -161,20 +177,36 @@ async fn last_events(
 /// Follows every queue's stream from where the replay stopped: `XREAD` from the last id seen
 /// returns exactly the entries after it, so nothing is missed or printed twice at the seam.
 /// One reader per queue, each on its own connection (the streams may live on different
-/// cluster nodes).
-async fn follow(store: Arc<Store>, after: HashMap<String, String>, printer: &Printer) -> Result<ExitStatus> {
+/// cluster nodes). With `discover` (no --queue given), queues created later are followed too,
+/// from their first event.
+async fn follow(
+    store: Arc<Store>,
+    after: HashMap<String, String>,
+    printer: &Printer,
+    discover: bool,
+) -> Result<ExitStatus> {
     let (tx, mut rx) = mpsc::channel::<Result<Event>>(1024);
+    let mut known: std::collections::HashSet<String> = after.keys().cloned().collect();
     for (queue, last) in after {
         tokio::spawn(follow_queue(store.clone(), queue, last, tx.clone()));
     }
-    drop(tx);
+    let mut look = tokio::time::interval(NEW_QUEUES);
+    let mut ctrl_c = std::pin::pin!(tokio::signal::ctrl_c());
     loop {
         tokio::select! {
             ev = rx.recv() => match ev {
                 Some(ev) => printer.print(&ev?)?,
                 None => return Ok(ExitStatus::Success),
             },
-            _ = tokio::signal::ctrl_c() => return Ok(ExitStatus::Interrupted),
+            _ = look.tick(), if discover => {
+                // An outage shows in the readers; here it only delays the discovery.
+                for queue in store.queue_names().await.unwrap_or_default() {
+                    if known.insert(queue.clone()) {
+                        tokio::spawn(follow_queue(store.clone(), queue, "0-0".into(), tx.clone()));
+                    }
+                }
+            }
+            _ = &mut ctrl_c => return Ok(ExitStatus::Interrupted),
         }
     }
 }
@@ -203,28 +235,9 @@ async fn follow_queue(store: Arc<Store>, queue: String, mut last: String, tx: mp
     }
 }
 
-/// A new connection for the reader, waiting out a Redis that is restarting (`--follow` runs
-/// until Ctrl-C; an outage is no reason to stop). Other errors (a wrong password) end it.
-async fn reconnect(store: &Store) -> Result<redis::aio::MultiplexedConnection> {
-    let mut delay = Duration::from_millis(200);
-    let mut told = false;
-    loop {
-        tokio::time::sleep(delay).await;
-        match store.blocking_connection().await {
-            Ok(c) => {
-                if told {
-                    crate::output::note("reconnected to Redis");
-                }
-                return Ok(c);
-            }
-            Err(jobq::Error::Unavailable(why)) => {
-                if !told {
-                    crate::output::note(format!("lost the connection to Redis, reconnecting: {why}"));
-                    told = true;
-                }
-                delay = (delay * 2).min(Duration::from_secs(2));
-            }
-            Err(e) => return Err(e),
-        }
-    }
+/// A new connection for the reader, waiting out a Redis that is restarting.
+async fn reconnect(store: &Store) -> Result<jobq::store::Conn> {
+    // A failed read right after a good one: give the server a moment before the first try.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    super::follow::outlast(|| store.blocking_connection()).await
 }

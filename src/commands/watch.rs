@@ -7,10 +7,10 @@ use jobq::cli::{GlobalArgs, WatchArgs};
 use jobq::error::Result;
 use jobq::exit::ExitStatus;
 use jobq::job::{queue_of, validate_name, State};
-use jobq::store::Event;
+use jobq::store::{Event, Subscription};
 use jobq::Store;
 
-use super::follow::{describe, event_line, snapshot_event, watch_outcome, Tracker};
+use super::follow::{describe, event_line, outlast, snapshot_event, watch_outcome, Tracker};
 use crate::output;
 
 pub async fn run(args: WatchArgs, g: &GlobalArgs) -> Result<ExitStatus> {
@@ -22,6 +22,10 @@ pub async fn run(args: WatchArgs, g: &GlobalArgs) -> Result<ExitStatus> {
             validate_name("type", t)?;
         }
         let store = super::connect(g).await?;
+        // An unknown queue is an error (exit 3), as in ls, stats, tail and dlq.
+        for q in &args.queues {
+            store.known_queue(q).await?;
+        }
         return watch_all(&store, &args, output::mode(g.json)).await;
     };
     queue_of(id)?;
@@ -144,51 +148,113 @@ impl JobBar {
     }
 }
 
-/// Every running job of some queues, until Ctrl-C.
+/// How often `watch` without --queue looks for queues created since it started.
+const NEW_QUEUES: Duration = Duration::from_secs(1);
+
+/// Every running job of some queues, until Ctrl-C. Survives Redis restarts (it subscribes and
+/// reads what runs again) and, without --queue, picks up queues created after it started.
 async fn watch_all(store: &Store, args: &WatchArgs, mode: output::Mode) -> Result<ExitStatus> {
-    let queues = if args.queues.is_empty() {
-        store.queue_names().await?
-    } else {
-        args.queues.clone()
-    };
-    if queues.is_empty() {
-        output::note(format!(
-            "no queues in namespace `{}` yet; nothing to watch",
-            store.keys().namespace()
-        ));
-        return Ok(ExitStatus::Success);
-    }
     let mut board = Board::new(mode, args.bars);
+    let mut ctrl_c = std::pin::pin!(tokio::signal::ctrl_c());
+    let mut told_empty = false;
     loop {
-        let mut sub = store.subscribe(&queues).await?;
-        let mut last: HashMap<String, String> = HashMap::new();
+        let view = tokio::select! {
+            v = outlast(|| View::open(store, args)) => v?,
+            _ = &mut ctrl_c => {
+                board.abandon();
+                return Ok(ExitStatus::Interrupted);
+            }
+        };
+        if view.queues.is_empty() && !told_empty {
+            output::note(format!(
+                "no queues in namespace `{}` yet; waiting for jobs",
+                store.keys().namespace()
+            ));
+            told_empty = true;
+        }
+        let View {
+            queues,
+            mut sub,
+            mut last,
+            running,
+        } = view;
+        for ev in &running {
+            board.show(ev, args)?;
+        }
+        let mut look = tokio::time::interval(NEW_QUEUES);
+        loop {
+            let next = async {
+                match &mut sub {
+                    Some(s) => s.next().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                ev = next => {
+                    // None: the connection dropped; subscribe again and re-read what is running.
+                    let Some(ev) = ev else { break };
+                    let Some(seen) = last.get_mut(&ev.queue) else { continue };
+                    if ev.is_after(seen) {
+                        seen.clone_from(&ev.event_id);
+                        board.show(&ev, args)?;
+                    }
+                }
+                _ = look.tick(), if args.queues.is_empty() => {
+                    // A new queue: start over with it. An error (Redis gone) starts over too:
+                    // `outlast` says so and waits the outage out. Ignoring it would keep this
+                    // arm busy retrying while the view said nothing.
+                    match store.queue_names().await {
+                        Ok(names) if names == queues => {}
+                        _ => break,
+                    }
+                }
+                _ = &mut ctrl_c => {
+                    board.abandon();
+                    return Ok(ExitStatus::Interrupted);
+                }
+            }
+        }
+    }
+}
+
+/// What `watch` without an id starts from: the subscription first, then the running jobs and
+/// each queue's latest event id (events after it are news), so nothing falls in between.
+struct View {
+    queues: Vec<String>,
+    sub: Option<Subscription>,
+    last: HashMap<String, String>,
+    running: Vec<Event>,
+}
+
+impl View {
+    async fn open(store: &Store, args: &WatchArgs) -> Result<View> {
+        let queues = if args.queues.is_empty() {
+            store.queue_names().await?
+        } else {
+            args.queues.clone()
+        };
+        let sub = if queues.is_empty() {
+            None
+        } else {
+            Some(store.subscribe(&queues).await?)
+        };
+        let mut last = HashMap::new();
+        let mut running = Vec::new();
         for q in &queues {
             let (ids, last_id) = store.active_ids(q).await?;
             last.insert(q.clone(), last_id);
             for id in ids {
                 if let Ok(job) = store.job(&id).await {
-                    board.show(&snapshot_event(&job), args)?;
+                    running.push(snapshot_event(&job));
                 }
             }
         }
-        loop {
-            let ev = tokio::select! {
-                ev = sub.next() => ev,
-                _ = tokio::signal::ctrl_c() => {
-                    board.abandon();
-                    return Ok(ExitStatus::Interrupted);
-                }
-            };
-            // None: the connection dropped; subscribe again and re-read what is running.
-            let Some(ev) = ev else { break };
-            let Some(seen) = last.get_mut(&ev.queue) else {
-                continue;
-            };
-            if ev.is_after(seen) {
-                seen.clone_from(&ev.event_id);
-                board.show(&ev, args)?;
-            }
-        }
+        Ok(View {
+            queues,
+            sub,
+            last,
+            running,
+        })
     }
 }
 

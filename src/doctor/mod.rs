@@ -1,13 +1,17 @@
 //! `jobq doctor`: checks a Redis and a namespace for what can silently lose or strand jobs,
 //! and repairs what is safe to repair (everything a worker or an operator would do anyway).
 
-use std::collections::HashMap;
+mod archive;
+mod backlog;
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
 
 use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::job::State;
-use crate::store::Store;
+use crate::store::{Store, WorkerInfo};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -28,6 +32,20 @@ pub struct Finding {
     pub advice: Option<String>,
     /// `--fix` repaired it.
     pub fixed: bool,
+    /// The numbers behind it, for monitoring (`waiting`, `oldest_age_ms`, `dead`, ...).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub metrics: BTreeMap<String, u64>,
+}
+
+/// What `doctor` is asked to do, and the thresholds that make numbers problems (exit 8).
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Repair what is safe to repair.
+    pub fix: bool,
+    /// A queue whose oldest waiting job waited longer is a problem.
+    pub max_age: Option<Duration>,
+    /// A queue with more dead jobs is a problem.
+    pub max_dead: Option<u64>,
 }
 
 impl Finding {
@@ -38,6 +56,7 @@ impl Finding {
             detail: detail.into(),
             advice: None,
             fixed: false,
+            metrics: BTreeMap::new(),
         }
     }
     fn advice(mut self, advice: impl Into<String>) -> Finding {
@@ -50,63 +69,170 @@ impl Finding {
 const SAMPLE: isize = 10_000;
 const MIN_VERSION: (u32, u32) = (6, 2);
 
-pub async fn diagnose(store: &Store, fix: bool) -> Result<Vec<Finding>> {
-    let mut out = server_checks(store).await?;
+pub async fn diagnose(store: &Store, opts: &Options) -> Result<Vec<Finding>> {
+    let fix = opts.fix;
+    let mut out = Vec::new();
+    let mut queues = registered_queues(store).await?;
+    // One server, or each master of a cluster: each has its own settings and its own share
+    // of the namespace's keys.
+    match store.masters().await? {
+        None => {
+            out.extend(server_checks(store, None, "").await?);
+            out.extend(unlisted_queues(store, None, "", &queues, fix).await?);
+        }
+        Some(masters) => {
+            for m in &masters {
+                let prefix = format!("master {m}: ");
+                out.extend(server_checks(store, Some(m), &prefix).await?);
+                out.extend(unlisted_queues(store, Some(m), &prefix, &queues, fix).await?);
+            }
+        }
+    }
     out.push(stale_workers(store, fix).await?);
-    let queues: Vec<String> = store
-        .query(redis::cmd("SMEMBERS").arg(store.keys().queues()))
-        .await?;
-    let mut queues = queues;
-    queues.sort();
-    let served = served_queues(store).await?;
+    if fix {
+        queues = registered_queues(store).await?;
+    }
+    let workers: Vec<WorkerInfo> = live_workers(store).await?.into_values().flatten().collect();
     for q in &queues {
-        out.extend(queue_checks(store, q, served.contains_key(q.as_str()), fix).await?);
+        let served = workers.iter().any(|w| w.queues.contains(q));
+        out.extend(queue_checks(store, q, served, fix).await?);
+        out.extend(backlog::checks(store, q, &workers, opts).await?);
+        out.extend(archive::check(store, q).await?);
     }
     Ok(out)
 }
 
-/// Redis settings; a restricted ACL user may not read them, which is said, not hidden.
-async fn server_checks(store: &Store) -> Result<Vec<Finding>> {
+async fn registered_queues(store: &Store) -> Result<Vec<String>> {
+    let mut queues: Vec<String> = store
+        .query(redis::cmd("SMEMBERS").arg(store.keys().queues()))
+        .await?;
+    queues.sort();
+    Ok(queues)
+}
+
+/// Redis settings of `node` (a cluster master; `None`: the one server), each check named with
+/// `prefix`. A restricted ACL user may not read them, which is said, not hidden.
+async fn server_checks(store: &Store, node: Option<&str>, prefix: &str) -> Result<Vec<Finding>> {
     let mut out = Vec::new();
+    let name = |check: &str| format!("{prefix}{check}");
     out.push(
-        match store.query::<String>(redis::cmd("INFO").arg("server")).await {
-            Ok(info) => version_finding(&info),
-            Err(e) => unreadable("redis version", &e),
+        match store
+            .query_on::<String>(node, redis::cmd("INFO").arg("server"))
+            .await
+        {
+            Ok(info) => version_finding(&name("redis version"), &info),
+            Err(e) => unreadable(&name("redis version"), &e),
         },
     );
-    let config = |name: &'static str| async move {
+    let config = |key: &'static str| async move {
         store
-            .query::<HashMap<String, String>>(redis::cmd("CONFIG").arg("GET").arg(name))
+            .query_on::<HashMap<String, String>>(node, redis::cmd("CONFIG").arg("GET").arg(key))
             .await
-            .map(|m| m.get(name).cloned().unwrap_or_default())
+            .map(|m| m.get(key).cloned().unwrap_or_default())
     };
+    let policy = name("maxmemory-policy");
     out.push(match config("maxmemory-policy").await {
-        Ok(p) if p == "noeviction" => Finding::new(Level::Ok, "maxmemory-policy", "noeviction"),
+        Ok(p) if p == "noeviction" => Finding::new(Level::Ok, &policy, "noeviction"),
         Ok(p) => Finding::new(
             Level::Problem,
-            "maxmemory-policy",
+            &policy,
             format!("{p}: under memory pressure Redis may evict job keys, silently losing jobs"),
         )
         .advice("CONFIG SET maxmemory-policy noeviction, and set it in redis.conf"),
-        Err(e) => unreadable("maxmemory-policy", &e),
+        Err(e) => unreadable(&policy, &e),
     });
+    let persistence = name("persistence");
     out.push(match (config("appendonly").await, config("save").await) {
-        (Ok(aof), _) if aof == "yes" => Finding::new(Level::Ok, "persistence", "appendonly yes"),
+        (Ok(aof), _) if aof == "yes" => Finding::new(Level::Ok, &persistence, "appendonly yes"),
         (Ok(_), Ok(save)) if !save.trim().is_empty() => Finding::new(
             Level::Warning,
-            "persistence",
+            &persistence,
             format!("RDB snapshots only (save {save}): a crash loses the jobs since the last snapshot"),
         )
         .advice("CONFIG SET appendonly yes (appendfsync everysec), and set it in redis.conf"),
         (Ok(_), Ok(_)) => Finding::new(
             Level::Problem,
-            "persistence",
+            &persistence,
             "none (appendonly no, save \"\"): a Redis restart loses every job",
         )
         .advice("CONFIG SET appendonly yes, and set it in redis.conf"),
-        (Err(e), _) | (_, Err(e)) => unreadable("persistence", &e),
+        (Err(e), _) | (_, Err(e)) => unreadable(&persistence, &e),
     });
     Ok(out)
+}
+
+/// Keys examined per server by [`unlisted_queues`]: bounds doctor's SCAN on a large dataset.
+const SCAN_LIMIT: usize = 200_000;
+
+/// Scans `node`'s keys of the namespace: how many there are, and queues holding jobs (waiting,
+/// scheduled, running or dead) that are missing from the queues set, so that `stats`, `ls`,
+/// `dlq` and doctor's own queue checks never see them (a registration lost with a failover,
+/// or removed by `queue rm` while a job was being written). `--fix` adds them back, as an
+/// enqueue would have.
+async fn unlisted_queues(
+    store: &Store,
+    node: Option<&str>,
+    prefix: &str,
+    registered: &[String],
+    fix: bool,
+) -> Result<Vec<Finding>> {
+    let keys = store.keys();
+    let pattern = keys.scan_pattern();
+    let (mut cursor, mut seen) = (0u64, 0usize);
+    let mut with_jobs = std::collections::BTreeSet::new();
+    loop {
+        let (next, page) = store.scan_node(node, cursor, &pattern, 1000).await?;
+        seen += page.len();
+        for key in &page {
+            if let Some((queue, rest)) = keys.split_queue_key(key) {
+                if matches!(rest, "queued" | "scheduled" | "active" | "dead") {
+                    with_jobs.insert(queue.to_string());
+                }
+            }
+        }
+        cursor = next;
+        if cursor == 0 || seen >= SCAN_LIMIT {
+            break;
+        }
+    }
+    let capped = if cursor == 0 {
+        String::new()
+    } else {
+        format!(" (stopped after {SCAN_LIMIT} keys)")
+    };
+    let mut f = Finding::new(
+        Level::Ok,
+        &format!("{prefix}keys"),
+        format!(
+            "{seen} key(s) of namespace {}{capped}, {} queue(s) with jobs",
+            keys.namespace(),
+            with_jobs.len()
+        ),
+    );
+    f.metrics.insert("keys".into(), seen as u64);
+    let unlisted: Vec<String> = with_jobs
+        .into_iter()
+        .filter(|q| !registered.contains(q))
+        .collect();
+    if unlisted.is_empty() {
+        return Ok(vec![f]);
+    }
+    let mut u = Finding::new(
+        Level::Warning,
+        &format!("{prefix}queues set"),
+        format!(
+            "queue(s) with jobs missing from the queues set (stats, ls and dlq do not show them): {}",
+            unlisted.join(", ")
+        ),
+    )
+    .advice("jobq doctor --fix adds them back");
+    if fix {
+        store
+            .query::<i64>(redis::cmd("SADD").arg(keys.queues()).arg(&unlisted))
+            .await?;
+        u.fixed = true;
+    }
+    Ok(vec![f, u])
 }
 
 fn unreadable(check: &str, e: &Error) -> Finding {
@@ -114,7 +240,7 @@ fn unreadable(check: &str, e: &Error) -> Finding {
         .advice("run doctor as a Redis user allowed INFO and CONFIG GET")
 }
 
-fn version_finding(info: &str) -> Finding {
+fn version_finding(check: &str, info: &str) -> Finding {
     let version = info
         .lines()
         .find_map(|l| l.strip_prefix("redis_version:"))
@@ -124,30 +250,19 @@ fn version_finding(info: &str) -> Finding {
     let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
     let v = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
     if v >= MIN_VERSION {
-        Finding::new(Level::Ok, "redis version", version)
+        Finding::new(Level::Ok, check, version)
     } else {
         Finding::new(
             Level::Problem,
-            "redis version",
+            check,
             format!("{version}: jobq needs 6.2 or newer"),
         )
         .advice("upgrade Redis")
     }
 }
 
-/// Queue name → number of live workers serving it.
-async fn served_queues(store: &Store) -> Result<HashMap<String, usize>> {
-    let mut served = HashMap::new();
-    for info in live_workers(store).await?.into_values().flatten() {
-        for q in info.queues {
-            *served.entry(q).or_insert(0) += 1;
-        }
-    }
-    Ok(served)
-}
-
 /// Every id in the workers set, with its record if it is still alive.
-async fn live_workers(store: &Store) -> Result<HashMap<String, Option<crate::store::WorkerInfo>>> {
+async fn live_workers(store: &Store) -> Result<HashMap<String, Option<WorkerInfo>>> {
     let ids: Vec<String> = store
         .query(redis::cmd("ZRANGE").arg(store.keys().workers()).arg(0).arg(-1))
         .await?;
@@ -223,7 +338,9 @@ async fn queue_checks(store: &Store, queue: &str, served: bool, fix: bool) -> Re
             "start a worker with --queues {queue}, or jobq doctor --fix to requeue them now"
         ));
         if fix {
-            store.recover(queue).await?;
+            store
+                .recover(queue, crate::worker::WorkerConfig::default().lease)
+                .await?;
             f.fixed = true;
         }
         out.push(f);
@@ -252,11 +369,11 @@ async fn orphans(store: &Store, queue: &str, set: &str, state: State, fix: bool)
     let ids: Vec<String> = store
         .query(redis::cmd("ZRANGE").arg(set).arg(0).arg(SAMPLE - 1))
         .await?;
-    let states = job_states(store, queue, &ids).await?;
+    let states = job_fields(store, queue, &ids, &["state"]).await?;
     let bad: Vec<&String> = ids
         .iter()
         .zip(&states)
-        .filter(|(_, s)| s.as_deref() != Some(state.as_str()))
+        .filter(|(_, s)| s[0].as_deref() != Some(state.as_str()))
         .map(|(id, _)| id)
         .collect();
     if bad.is_empty() {
@@ -294,15 +411,21 @@ async fn orphans(store: &Store, queue: &str, set: &str, state: State, fix: bool)
 
 const REMOVE_IF_NOT_STATE: &str = include_str!("remove_if_not_state.lua");
 
-async fn job_states(store: &Store, queue: &str, ids: &[String]) -> Result<Vec<Option<String>>> {
+/// `fields` of each job in `ids` (pipelined, 500 at a time); missing jobs give `None`s.
+async fn job_fields(
+    store: &Store,
+    queue: &str,
+    ids: &[String],
+    fields: &[&str],
+) -> Result<Vec<Vec<Option<String>>>> {
     let qk = store.keys().queue(queue);
     let mut states = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(500) {
         let mut pipe = redis::pipe();
         for id in chunk {
-            pipe.cmd("HGET").arg(qk.job(id)).arg("state");
+            pipe.cmd("HMGET").arg(qk.job(id)).arg(fields);
         }
-        let part: Vec<Option<String>> = store
+        let part: Vec<Vec<Option<String>>> = store
             .run(|mut conn| {
                 let pipe = &pipe;
                 async move { pipe.query_async(&mut conn).await }

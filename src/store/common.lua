@@ -7,22 +7,85 @@ local function now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
-local function job_key(prefix, id)
-  return prefix .. ':job:' .. id
+-- The queue's hash tag, `{ns:queue}`, taken from the first key the caller declared. Keys a
+-- script can only name once it runs (the hash of a job whose id it just popped or read, the
+-- unique key a job holds) are built from it, so they hash to the slot of the declared keys:
+-- a script never touches a second slot (README "Cluster layout and cost").
+local TAG = string.match(KEYS[1] or '', '^{[^}]*}') or ''
+
+local function job_key(id)
+  return TAG .. ':job:' .. id
 end
 
--- Wakes one idle worker. The list holds at most one token: a woken worker that leaves work
--- behind passes the token on (see fetch.lua), so a burst wakes workers one after another.
-local function wake(notify)
-  if redis.call('LLEN', notify) == 0 then
-    redis.call('RPUSH', notify, '1')
+local function unique_key(name)
+  return TAG .. ':unique:' .. name
+end
+
+-- Sharded Pub/Sub (SPUBLISH, Redis >= 7) keeps a message on the queue's own shard; Redis 6.2
+-- has no SPUBLISH, and there PUBLISH (a cluster-wide broadcast) does the same job. Subscribers
+-- make the same choice (SSUBSCRIBE, else SUBSCRIBE), so both ends always meet.
+local function publish(channel, message)
+  local r = redis.pcall('SPUBLISH', channel, message)
+  if type(r) == 'table' and r.err then
+    if not string.find(string.lower(r.err), 'unknown command', 1, true) then
+      return redis.error_reply(r.err)
+    end
+    redis.call('PUBLISH', channel, message)
+  end
+end
+
+-- Tells the queue's idle workers that there is work (see worker/fetch.rs). Callers send it
+-- only when the queue was empty (or when they leave work behind): a backlog is being drained
+-- by workers who already heard of it.
+local function wake(signal)
+  publish(signal, 'wake')
+end
+
+-- Numbered priorities within a queue (`--priority 1..10`, 1 first, default 5). Jobs without a
+-- number (or with 5) wait in the queue's plain list, as they always did; the others wait in the
+-- queue's `ranked` sorted set, scored by number, then by when they came (so FIFO within a
+-- number). `ranked:on` is set while the set may hold jobs: fetch.lua reads it with the pause
+-- flag (MGET), so a queue that never saw a number pays nothing for them (README "Numbered
+-- priorities"). RANK spaces the numbers beyond any millisecond timestamp.
+local RANK = 1e13
+
+-- Puts a waiting job where it belongs: the plain list (at the back, or with `front` next out),
+-- or its place in `ranked` (with `front` ahead of the jobs of its number). Returns the plain
+-- list's new length, or for a ranked job 1 if `ranked` was empty before (else 2): callers wake
+-- the workers when it is 1, as they did for a list that was empty.
+local function push_waiting(queued, ranked, ranked_on, id, priority, front, now)
+  local p = tonumber(priority)
+  if not p or p == 5 then
+    if front then
+      return redis.call('RPUSH', queued, id)
+    end
+    return redis.call('LPUSH', queued, id)
+  end
+  local score = p * RANK
+  if not front then
+    score = score + now
+  end
+  redis.call('ZADD', ranked, score, id)
+  if redis.call('SET', ranked_on, '1', 'GET') then
+    return 2
+  end
+  return 1
+end
+
+-- A job leased under a concurrency cap (fetch.lua marks it `limited`) frees a slot as it
+-- leaves `active`: the workers the full cap turned away (`waiting` in the queue's limit-state
+-- hash) are woken, once: the flag goes with the first freed slot, and a fetch the cap turns
+-- away again raises it again. Jobs of queues without a cap cost nothing here.
+local function free_slot(limited, limit_state, signal)
+  if limited == '1' and redis.call('HDEL', limit_state, 'waiting') == 1 then
+    wake(signal)
   end
 end
 
 -- Frees a unique key, but only if this job still holds it.
-local function release_unique(prefix, key, id)
+local function release_unique(key, id)
   if key and key ~= '' then
-    local k = prefix .. ':unique:' .. key
+    local k = unique_key(key)
     if redis.call('GET', k) == id then
       redis.call('DEL', k)
     end
@@ -50,8 +113,8 @@ end
 
 -- Lifecycle events (README "Progress and events"). Each queue has one capped stream for replay
 -- (`jobq tail`) and one Pub/Sub channel of the same name for live readers (`jobq watch`, `wait`).
--- Both names carry the queue's hash tag, so on a cluster they live on (or could be sharded to,
--- with SPUBLISH) the queue's own slot.
+-- Both carry the queue's hash tag and the caller passes the stream's name (KEYS), so on a
+-- cluster the stream and the sharded channel live on the queue's own shard.
 local EVENTS_MAXLEN = 10000
 local EVENT_TEXT_MAX = 200
 
@@ -74,12 +137,12 @@ end
 -- Records one event about job `id` after its transition: the job's type, queue, state, attempt
 -- and progress are read from its hash, so callers only say what happened (`event`) and add
 -- any extras (`error`, `result`, `retry_at`). Other transitions (cancel) call it the same way:
---   emit(prefix, id, 'cancelled')
+--   emit(events, id, 'cancelled')
 --
 -- The hot transitions (enqueue, start, complete) already hold those fields and the time; they
 -- call `emit_known` with `job` = { type, queue, state, attempt, progress } to save the HMGET
 -- and TIME (two commands per event, six per job).
-local function emit_known(prefix, id, event, extra, job, now)
+local function emit_known(events, id, event, extra, job, now)
   local ev = extra or {}
   ev.event, ev.id, ev.type, ev.queue, ev.state = event, id, job.type, job.queue, job.state
   ev.attempt = tonumber(job.attempt) or 0
@@ -89,16 +152,15 @@ local function emit_known(prefix, id, event, extra, job, now)
   ev.error = clip(ev.error, EVENT_TEXT_MAX)
   ev.result = clip(ev.result, EVENT_TEXT_MAX)
   ev.time = now
-  local stream = prefix .. ':events'
   local json = cjson.encode(ev)
-  local eid = redis.call('XADD', stream, 'MAXLEN', '~', EVENTS_MAXLEN, '*', 'event', json)
+  local eid = redis.call('XADD', events, 'MAXLEN', '~', EVENTS_MAXLEN, '*', 'event', json)
   -- Live readers get the stream id too: it lets them drop what a snapshot already showed.
   -- Spliced into the encoded object rather than encoding it twice (events are a hot path).
-  redis.call('PUBLISH', stream, json:sub(1, -2) .. ',"event_id":"' .. eid .. '"}')
+  publish(events, json:sub(1, -2) .. ',"event_id":"' .. eid .. '"}')
 end
 
-local function emit(prefix, id, event, extra)
-  local f = redis.call('HMGET', job_key(prefix, id), 'type', 'queue', 'state', 'attempt', 'progress')
+local function emit(events, id, event, extra)
+  local f = redis.call('HMGET', job_key(id), 'type', 'queue', 'state', 'attempt', 'progress')
   local job = { type = f[1], queue = f[2], state = f[3], attempt = f[4], progress = f[5] }
-  emit_known(prefix, id, event, extra, job, now_ms())
+  emit_known(events, id, event, extra, job, now_ms())
 end

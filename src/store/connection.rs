@@ -1,10 +1,14 @@
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use redis::aio::MultiplexedConnection;
-use redis::{AsyncConnectionConfig, Client, ErrorKind, RedisError};
+use redis::{AsyncConnectionConfig, RedisError};
 use tokio::sync::Mutex;
 
+use super::classify::{self, Action};
+pub use super::endpoint::Conn;
+use super::endpoint::{ConnectionSettings, Endpoint, Timeouts};
 use crate::error::{Error, Result};
 use crate::keys::Keys;
 
@@ -16,6 +20,9 @@ pub struct RetryPolicy {
     /// Workers wait out `OOM` (maxmemory reached) instead of failing jobs because of it;
     /// the CLI reports it at once so that `enqueue` in a script fails loudly.
     pub retry_oom: bool,
+    /// How long the first connection may wait for an unreachable Redis (refused, timed out).
+    /// Zero: report it at once (one-shot commands).
+    pub wait_at_start: Duration,
 }
 
 impl RetryPolicy {
@@ -23,76 +30,271 @@ impl RetryPolicy {
     pub const CLI: RetryPolicy = RetryPolicy {
         budget: Duration::from_secs(10),
         retry_oom: false,
+        wait_at_start: Duration::ZERO,
     };
     /// For workers: keep trying; leases decide what happens to jobs during a long outage.
+    /// A worker started before its Redis waits for it (see `--wait-for-redis`).
     pub const WORKER: RetryPolicy = RetryPolicy {
         budget: Duration::MAX,
         retry_oom: true,
+        wait_at_start: Duration::MAX,
     };
+
+    pub fn wait_at_start(self, wait: Duration) -> Self {
+        RetryPolicy {
+            wait_at_start: wait,
+            ..self
+        }
+    }
 }
 
-/// A handle on one Redis server and namespace, shared by all tasks of a process.
+/// What every connection of a process shares: where Redis is, how to talk about it, and
+/// whether an outage has been reported already (one line per outage, not one per task).
+pub(super) struct Shared {
+    pub endpoint: Endpoint,
+    pub url: String,
+    pub namespace: String,
+    pub retry: RetryPolicy,
+    outage_reported: AtomicBool,
+}
+
+impl Shared {
+    pub fn error(&self, err: &RedisError) -> Error {
+        if self.endpoint.is_cluster() && matches!(classify::code_of(err), Some("MOVED" | "ASK")) {
+            return Error::Unavailable(format!(
+                "the Redis Cluster at {} kept redirecting the request (a failover or resharding did not settle in time)",
+                self.url
+            ));
+        }
+        classify::to_error(err, &self.url, &self.namespace)
+    }
+
+    fn outage(&self, err: &RedisError) {
+        if !self.outage_reported.swap(true, Ordering::SeqCst) {
+            crate::log::warn(
+                Default::default(),
+                format_args!(
+                    "Redis at {} unavailable ({}); retrying",
+                    self.url,
+                    classify::describe(err)
+                ),
+            );
+        }
+    }
+
+    fn recovered(&self) {
+        if self.outage_reported.load(Ordering::Relaxed) && self.outage_reported.swap(false, Ordering::SeqCst)
+        {
+            crate::log::info(Default::default(), format_args!("Redis at {} is back", self.url));
+        }
+    }
+
+    pub fn config(&self, blocking: bool) -> AsyncConnectionConfig {
+        AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(CONNECT_TIMEOUT))
+            .set_response_timeout(if blocking { None } else { Some(RESPONSE_TIMEOUT) })
+    }
+}
+
+/// Retrying one operation: backoff, the policy's budget, one log line per outage.
+pub(super) struct Attempts<'a> {
+    shared: &'a Shared,
+    start: Instant,
+    delay: Duration,
+    readonly: u32,
+}
+
+impl<'a> Attempts<'a> {
+    pub fn new(shared: &'a Shared) -> Self {
+        Attempts {
+            shared,
+            start: Instant::now(),
+            delay: Duration::from_millis(25),
+            readonly: 0,
+        }
+    }
+
+    /// After a failure: waits and returns what to do before the next try, or the error to
+    /// report when trying again cannot help or the budget is spent.
+    pub async fn again(&mut self, err: RedisError) -> Result<Action> {
+        let mut action = classify::action(&err);
+        // A cluster client that still sees MOVED/ASK after its own retries is in the middle of
+        // a failover or resharding: its slot map catches up, so try again (on one server,
+        // MOVED means the URL should have been redis+cluster://, which is permanent).
+        if self.shared.endpoint.is_cluster() && matches!(classify::code_of(&err), Some("MOVED" | "ASK")) {
+            action = Action::Wait;
+        }
+        let budget = self.shared.retry.budget;
+        let mut retry = match action {
+            Action::Permanent => false,
+            Action::OutOfMemory => self.shared.retry.retry_oom,
+            Action::Wait | Action::Reconnect => true,
+        };
+        if classify::code_of(&err) == Some("READONLY") {
+            self.readonly += 1;
+            // A fresh connection to a plain URL reaches the same replica again: a one-shot
+            // command says so now. Sentinel finds the new master; a worker waits for one.
+            if self.readonly > 1 && !self.shared.endpoint.is_sentinel() && budget != Duration::MAX {
+                retry = false;
+            }
+        }
+        if !retry || self.start.elapsed() + self.delay > budget {
+            return Err(self.shared.error(&err));
+        }
+        if budget == Duration::MAX && self.start.elapsed() > Duration::from_secs(1) {
+            self.shared.outage(&err);
+        }
+        // The first reconnect after READONLY is immediate: the old connection is the problem.
+        if !(action == Action::Reconnect && self.readonly == 1) {
+            tokio::time::sleep(self.delay).await;
+            self.delay = (self.delay * 2).min(MAX_BACKOFF);
+        }
+        Ok(action)
+    }
+
+    pub fn succeeded(&self) {
+        self.shared.recovered();
+    }
+}
+
+/// A handle on one Redis deployment and namespace, shared by all tasks of a process.
 pub struct Store {
-    client: Client,
-    conn: Mutex<Option<MultiplexedConnection>>,
+    pub(super) shared: Arc<Shared>,
+    settings: ConnectionSettings,
+    /// The shared connection and its generation (so that only the task whose connection
+    /// failed replaces it, not every task that saw the same outage).
+    conn: Mutex<Option<(Conn, u64)>>,
+    generation: AtomicU64,
     keys: Keys,
-    url: String,
-    retry: RetryPolicy,
+    sharded_pubsub: AtomicBool,
+    /// `--min-replicas`: replicas that must confirm each write, and how long one `WAIT` may take.
+    min_replicas: std::sync::Mutex<Option<(u32, Duration)>>,
     /// Queue names this process has already added to `<ns>:queues` (see `enqueue_pipeline`).
     pub(super) registered_queues: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// Routes and schemas as last read (see `Store::registry`).
+    pub(super) registry: super::registry::RegistryCache,
 }
 
 /// Commands other than blocking pops must answer within this time or the connection is
 /// considered dead (a paused or partitioned server).
-const RESPONSE_TIMEOUT: Duration = Duration::from_secs(10);
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+pub(super) const RESPONSE_TIMEOUT: Duration = Duration::from_secs(10);
+pub(super) const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
+pub(super) const TIMEOUTS: Timeouts = Timeouts {
+    connect: CONNECT_TIMEOUT,
+    response: RESPONSE_TIMEOUT,
+};
 
 impl Store {
-    /// Opens the client and connects once, so a wrong URL, password or a dead server is
-    /// reported before any work starts.
+    /// [`Store::connect_with`] for a URL without TLS file options.
     pub async fn connect(url: &str, namespace: &str, retry: RetryPolicy) -> Result<Store> {
+        Self::connect_with(&ConnectionSettings::new(url), namespace, retry).await
+    }
+
+    /// Parses the settings and connects once (running a command), so a wrong URL, password,
+    /// certificate or a dead server is reported before any work starts.
+    pub async fn connect_with(
+        settings: &ConnectionSettings,
+        namespace: &str,
+        retry: RetryPolicy,
+    ) -> Result<Store> {
         crate::job::validate_name("namespace", namespace)?;
         // rustls needs a process-wide crypto provider before the first `rediss://` handshake;
         // an error only means one is installed already.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let redacted = redact_url(url);
-        let client = Client::open(url)
-            .map_err(|e| {
-                Error::invalid(format!(
-                    "invalid --redis-url {redacted} ({}): use redis://[user:password@]host:port[/db], rediss://… for TLS or unix:///path/redis.sock",
-                    describe(&e)
-                ))
-            })?;
+        let endpoint = Endpoint::parse(settings, &TIMEOUTS)?;
         let store = Store {
-            client,
+            shared: Arc::new(Shared {
+                endpoint,
+                url: redact_url(&settings.url),
+                namespace: namespace.to_string(),
+                retry,
+                outage_reported: AtomicBool::new(false),
+            }),
+            settings: settings.clone(),
             conn: Mutex::new(None),
+            generation: AtomicU64::new(0),
             keys: Keys::new(namespace),
-            url: redacted,
-            retry,
+            sharded_pubsub: AtomicBool::new(false),
+            min_replicas: Default::default(),
             registered_queues: Default::default(),
+            registry: Default::default(),
         };
-        let conn = store.first_connection().await.map_err(|e| store.error(e))?;
-        *store.conn.lock().await = Some(conn);
+        let (conn, sharded) = store.first_connection().await?;
+        store.sharded_pubsub.store(sharded, Ordering::Relaxed);
+        *store.conn.lock().await = Some((conn, 0));
         Ok(store)
     }
 
-    /// A refused connection fails at once (nothing listens: say so now); a slow or busy
-    /// server (paused clients, a long script) is retried within the policy's budget.
-    async fn first_connection(&self) -> redis::RedisResult<MultiplexedConnection> {
+    /// Connects and proves the login works by running a command. Unreachable: one-shot
+    /// commands fail at once, workers wait up to `wait_at_start` with one log line. Busy or
+    /// loading servers are retried within the budget; permanent errors fail at once.
+    async fn first_connection(&self) -> Result<(Conn, bool)> {
+        let shared = &*self.shared;
+        let wait = shared.retry.wait_at_start;
         let start = Instant::now();
-        let mut delay = Duration::from_millis(25);
+        let mut attempts = Attempts::new(shared);
+        let mut waiting = false;
         loop {
-            match self.open().await {
-                Ok(conn) => return Ok(conn),
-                Err(e) if e.is_connection_refusal() => return Err(e),
-                Err(e) if is_transient(&e, false) && start.elapsed() + delay < self.retry.budget => {
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(MAX_BACKOFF);
+            let err = match self.open_proved().await {
+                Ok(ok) => {
+                    if waiting {
+                        crate::log::info(
+                            Default::default(),
+                            format_args!("Redis at {} is reachable", shared.url),
+                        );
+                    }
+                    return Ok(ok);
                 }
-                Err(e) => return Err(e),
+                Err(e) => e,
+            };
+            // Nobody listening: one-shot commands say so at once; a worker waits for its Redis
+            // (one log line), as it would during an outage. Other failures of the first
+            // connection (a reset, a busy server) are retried like any command.
+            let no_server = classify::action(&err) == Action::Reconnect && classify::code_of(&err).is_none();
+            if no_server && wait > Duration::ZERO {
+                if start.elapsed() >= wait {
+                    let e = shared.error(&err);
+                    return Err(Error::Unavailable(format!(
+                        "{e} (gave up after --wait-for-redis {})",
+                        crate::duration::human(wait)
+                    )));
+                }
+                if !waiting && (err.is_connection_refusal() || start.elapsed() > Duration::from_secs(1)) {
+                    waiting = true;
+                    let bound = if wait == Duration::MAX {
+                        "no time limit; bound it with --wait-for-redis".to_string()
+                    } else {
+                        format!("for up to {} (--wait-for-redis)", crate::duration::human(wait))
+                    };
+                    crate::log::warn(
+                        Default::default(),
+                        format_args!(
+                            "waiting for Redis at {} ({}), {bound}",
+                            shared.url,
+                            classify::describe(&err)
+                        ),
+                    );
+                }
+                let left = wait.saturating_sub(start.elapsed());
+                tokio::time::sleep(Duration::from_millis(250).min(left)).await;
+                continue;
             }
+            if err.is_connection_refusal() {
+                return Err(shared.error(&err));
+            }
+            attempts.again(err).await?;
         }
+    }
+
+    async fn open_proved(&self) -> redis::RedisResult<(Conn, bool)> {
+        let mut conn = self
+            .shared
+            .endpoint
+            .open(&self.shared.config(false), false)
+            .await?;
+        let sharded = probe(&mut conn).await?;
+        Ok((conn, sharded))
     }
 
     pub fn keys(&self) -> &Keys {
@@ -101,152 +303,168 @@ impl Store {
 
     /// The URL with any password replaced by `***`, safe for messages and logs.
     pub fn url(&self) -> &str {
-        &self.url
+        &self.shared.url
     }
 
-    async fn open(&self) -> redis::RedisResult<MultiplexedConnection> {
-        let config = AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(CONNECT_TIMEOUT))
-            .set_response_timeout(Some(RESPONSE_TIMEOUT));
-        self.client
-            .get_multiplexed_async_connection_with_config(&config)
-            .await
+    /// The settings this store was opened with (including the password: not for messages).
+    pub fn settings(&self) -> &ConnectionSettings {
+        &self.settings
     }
 
-    /// A separate connection for blocking pops: on the shared multiplexed connection they
-    /// would hold up every other command, and its response timeout would cut them short.
-    pub async fn blocking_connection(&self) -> Result<MultiplexedConnection> {
-        let config = AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(CONNECT_TIMEOUT))
-            .set_response_timeout(None);
-        self.client
-            .get_multiplexed_async_connection_with_config(&config)
-            .await
-            .map_err(|e| self.error(e))
+    /// `(name, value)` pairs a handler needs to reach this Redis and namespace the same way
+    /// (`JOBQ_REDIS_URL`, `JOBQ_NAMESPACE`, `JOBQ_TLS_*`).
+    pub fn handler_env(&self) -> Vec<(String, String)> {
+        let mut env = self.settings.handler_env();
+        env.push(("JOBQ_NAMESPACE".into(), self.keys.namespace().to_string()));
+        env
     }
 
-    /// A dedicated Pub/Sub connection (a subscribed connection can run no other commands).
+    /// Whether the URL names a Redis Cluster (`redis+cluster://`).
+    pub fn is_cluster(&self) -> bool {
+        self.shared.endpoint.is_cluster()
+    }
+
+    /// A separate connection for blocking reads (BLPOP, XREAD BLOCK): on the shared connection
+    /// they would hold up every other command, and its response timeout would cut them short.
+    /// On a cluster it is a cluster connection of its own, routing each read by its key.
+    /// Retried like every command (a reset while a worker starts is not fatal).
+    pub async fn blocking_connection(&self) -> Result<Conn> {
+        let config = self.shared.config(true);
+        let mut attempts = Attempts::new(&self.shared);
+        loop {
+            match self.shared.endpoint.open(&config, true).await {
+                Ok(conn) => {
+                    attempts.succeeded();
+                    return Ok(conn);
+                }
+                Err(e) => {
+                    attempts.again(e).await?;
+                }
+            }
+        }
+    }
+
+    /// A dedicated RESP2 Pub/Sub connection (a subscribed connection runs no other commands),
+    /// retried like every command. On a cluster it is a connection to one node: plain
+    /// `PUBLISH` reaches every node. See [`Store::subscribe_channels`] for sharded Pub/Sub.
     pub async fn pubsub(&self) -> Result<redis::aio::PubSub> {
-        match tokio::time::timeout(CONNECT_TIMEOUT, self.client.get_async_pubsub()).await {
-            Ok(r) => r.map_err(|e| self.error(e)),
-            Err(_) => Err(self.error(RedisError::from(std::io::Error::new(
-                std::io::ErrorKind::TimedOut,
-                "connect timed out",
-            )))),
+        let mut attempts = Attempts::new(&self.shared);
+        loop {
+            let opened = async {
+                let client = self.shared.endpoint.node_client().await?;
+                match tokio::time::timeout(CONNECT_TIMEOUT, client.get_async_pubsub()).await {
+                    Ok(r) => r,
+                    Err(_) => Err(timed_out()),
+                }
+            };
+            match opened.await {
+                Ok(p) => {
+                    attempts.succeeded();
+                    return Ok(p);
+                }
+                Err(e) => {
+                    attempts.again(e).await?;
+                }
+            }
         }
     }
 
-    async fn connection(&self) -> redis::RedisResult<MultiplexedConnection> {
+    async fn connection(&self) -> redis::RedisResult<(Conn, u64)> {
         let mut guard = self.conn.lock().await;
-        if let Some(conn) = guard.as_ref() {
-            return Ok(conn.clone());
+        if let Some(current) = guard.as_ref() {
+            return Ok(current.clone());
         }
-        let conn = self.open().await?;
-        *guard = Some(conn.clone());
-        Ok(conn)
+        let conn = self
+            .shared
+            .endpoint
+            .open(&self.shared.config(false), false)
+            .await?;
+        let generation = self.generation.fetch_add(1, Ordering::Relaxed) + 1;
+        *guard = Some((conn.clone(), generation));
+        Ok((conn, generation))
     }
 
-    async fn drop_connection(&self) {
-        *self.conn.lock().await = None;
+    /// Drops the shared connection if it is still the one that failed.
+    async fn drop_connection(&self, generation: u64) {
+        let mut guard = self.conn.lock().await;
+        if guard.as_ref().is_some_and(|(_, g)| *g == generation) {
+            *guard = None;
+        }
     }
 
     /// Runs `op`, retrying transient failures with exponential backoff within the policy's
-    /// budget. Every jobq command is safe to repeat: scripts are idempotent by design (the
-    /// client picks job ids; transitions check the lease token), so a lost reply is harmless.
-    pub async fn run<T, F, Fut>(&self, mut op: F) -> Result<T>
+    /// budget; `READONLY` and dropped connections reconnect first (on Sentinel, asking the
+    /// sentinels for the master again). Every jobq command is safe to repeat: scripts are
+    /// idempotent by design (the client picks job ids; transitions check the lease token), so
+    /// a lost reply is harmless.
+    pub async fn run<T, F, Fut>(&self, op: F) -> Result<T>
     where
-        F: FnMut(MultiplexedConnection) -> Fut,
+        F: FnMut(Conn) -> Fut,
         Fut: Future<Output = redis::RedisResult<T>>,
     {
-        let start = Instant::now();
-        let mut delay = Duration::from_millis(25);
-        let mut reported = false;
+        self.run_in(None, op).await
+    }
+
+    /// [`Store::run`] for an operation on the keys of one slot, the slot of `slot_key`: on a
+    /// cluster with [`Store::require_replicas`], its `WAIT` goes to that slot's master alone
+    /// (without a key it goes to every master, so one shard without an in-sync replica would
+    /// hold up writes to every other shard).
+    pub async fn run_in<T, F, Fut>(&self, slot_key: Option<&str>, mut op: F) -> Result<T>
+    where
+        F: FnMut(Conn) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
+        let mut attempts = Attempts::new(&self.shared);
         loop {
-            let outcome = match self.connection().await {
-                Ok(conn) => op(conn).await,
-                Err(e) => Err(e),
+            let min_replicas = *self.min_replicas.lock().unwrap();
+            let (outcome, generation) = match self.connection().await {
+                Ok((conn, generation)) => (
+                    durably(op(conn.clone()).await, conn, min_replicas, slot_key).await,
+                    Some(generation),
+                ),
+                Err(e) => (Err(e), None),
             };
-            let err = match outcome {
+            match outcome {
                 Ok(value) => {
-                    if reported {
-                        eprintln!("{} jobq: Redis at {} is back", crate::log_time(), self.url);
-                    }
+                    attempts.succeeded();
                     return Ok(value);
                 }
-                Err(err) => err,
-            };
-            let transient = is_transient(&err, self.retry.retry_oom);
-            if !transient || start.elapsed() + delay > self.retry.budget {
-                return Err(self.error(err));
+                Err(err) => {
+                    if attempts.again(err).await? == Action::Reconnect {
+                        if let Some(g) = generation {
+                            self.drop_connection(g).await;
+                        }
+                    }
+                }
             }
-            if needs_reconnect(&err) {
-                self.drop_connection().await;
-            }
-            if self.retry.budget == Duration::MAX && !reported && start.elapsed() > Duration::from_secs(1) {
-                eprintln!(
-                    "{} jobq: Redis at {} unavailable ({}); retrying",
-                    crate::log_time(),
-                    self.url,
-                    describe(&err)
-                );
-                reported = true;
-            }
-            tokio::time::sleep(delay).await;
-            delay = (delay * 2).min(MAX_BACKOFF);
         }
     }
 
     /// Runs one command (or pipeline) through [`Store::run`].
     pub async fn query<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T> {
-        self.run(|mut conn| async move { cmd.query_async(&mut conn).await })
-            .await
+        self.run_in(slot_key(cmd), |mut conn| async move {
+            cmd.query_async(&mut conn).await
+        })
+        .await
     }
 
     /// Maps a Redis failure to an error a user can act on. Passwords never appear in it.
     pub fn error(&self, err: RedisError) -> Error {
-        let what = describe(&err);
-        let code = code_of(&err).unwrap_or("");
-        if err.kind() == ErrorKind::AuthenticationFailed || code == "WRONGPASS" || code == "NOAUTH" {
-            return Error::Auth(format!(
-                "Redis at {} rejected the login ({what}): check the user and password in --redis-url / JOBQ_REDIS_URL",
-                self.url
-            ));
-        }
-        if code == "NOPERM" {
-            return Error::Auth(format!(
-                "the Redis user of {} lacks a permission jobq needs ({what}): grant it access to the `{}:*` and `{{{}:*` keys and to EVALSHA",
-                self.url,
-                self.keys.namespace(),
-                self.keys.namespace()
-            ));
-        }
-        if code == "OOM" {
-            return Error::Redis(format!(
-                "Redis at {} is out of memory (maxmemory reached); nothing was written. Free memory or raise maxmemory",
-                self.url
-            ));
-        }
-        if what.contains("certificate") || what.contains("TLS") || what.contains("tls") {
-            return Error::Unavailable(format!(
-                "TLS connection to Redis at {} failed ({what}): check the server's certificate and the rediss:// URL",
-                self.url
-            ));
-        }
-        if err.is_io_error() || err.is_timeout() || err.is_connection_dropped() || err.is_connection_refusal()
-        {
-            return Error::Unavailable(format!(
-                "cannot reach Redis at {} ({what}): start redis-server or point --redis-url / JOBQ_REDIS_URL at it",
-                self.url
-            ));
-        }
-        Error::Redis(format!("Redis at {} answered with an error: {what}", self.url))
+        self.shared.error(&err)
     }
 
     /// A dedicated pub/sub connection subscribed to `channel`.
     pub async fn subscribe_channel(&self, channel: &str) -> Result<redis::aio::PubSub> {
-        let mut pubsub = self.pubsub().await?;
-        pubsub.subscribe(channel).await.map_err(|e| self.error(e))?;
-        Ok(pubsub)
+        let mut attempts = Attempts::new(&self.shared);
+        loop {
+            let mut pubsub = self.pubsub().await?;
+            match pubsub.subscribe(channel).await {
+                Ok(()) => return Ok(pubsub),
+                Err(e) => {
+                    attempts.again(e).await?;
+                }
+            }
+        }
     }
 
     /// Now on the Redis server's clock, in milliseconds (leases and event ids use that clock).
@@ -255,129 +473,109 @@ impl Store {
         Ok(secs * 1000 + micros / 1000)
     }
 
-    /// One page of `SCAN … MATCH pattern`: the next cursor (0 when done) and the keys.
-    pub async fn scan_page(&self, cursor: u64, pattern: &str, count: usize) -> Result<(u64, Vec<String>)> {
-        self.query(
-            redis::cmd("SCAN")
-                .arg(cursor)
-                .arg("MATCH")
-                .arg(pattern)
-                .arg("COUNT")
-                .arg(count),
-        )
-        .await
+    /// Raw access for code that needs a command outside the helpers (tests, stats).
+    pub async fn raw(&self) -> Result<Conn> {
+        self.connection().await.map(|(c, _)| c).map_err(|e| self.error(e))
     }
 
-    /// Raw access for code that needs a command outside the helpers (tests, stats).
-    pub async fn raw(&self) -> Result<MultiplexedConnection> {
-        self.connection().await.map_err(|e| self.error(e))
+    /// From now on every command run through [`Store::run`] succeeds only once `replicas`
+    /// replicas have confirmed it (`WAIT`, up to `timeout` per try, retried within the
+    /// policy's budget): a write then survives the loss of its master. On a cluster `WAIT`
+    /// asks the master of the slot the command wrote to (see [`Store::run_in`]).
+    pub fn require_replicas(&self, replicas: u32, timeout: Duration) {
+        *self.min_replicas.lock().unwrap() = (replicas > 0).then_some((replicas, timeout));
+    }
+
+    /// Whether the server has sharded Pub/Sub (`SPUBLISH`/`SSUBSCRIBE`, Redis >= 7).
+    pub fn sharded_pubsub(&self) -> bool {
+        self.sharded_pubsub.load(Ordering::Relaxed)
     }
 }
 
-/// Error codes jobq reacts to. Pipeline failures do not expose their items' codes through
-/// `RedisError::code`, so the first known code in the message counts too.
-const KNOWN_CODES: [&str; 10] = [
-    "NOAUTH",
-    "WRONGPASS",
-    "NOPERM",
-    "OOM",
-    "BUSY",
-    "LOADING",
-    "TRYAGAIN",
-    "MASTERDOWN",
-    "CLUSTERDOWN",
-    "READONLY",
-];
-
-fn code_of(err: &RedisError) -> Option<&'static str> {
-    if let Some(code) = err.code() {
-        if let Some(known) = KNOWN_CODES.iter().find(|k| **k == code) {
-            return Some(known);
+/// `outcome` of a write on `conn`, confirmed by `WAIT` when replicas are required. Too few
+/// confirmations become a `NOREPLICAS` error (what Redis itself answers under
+/// `min-replicas-to-write`), which is retried: the replay is harmless (scripts are idempotent)
+/// and on Sentinel the reconnect finds the new master.
+async fn durably<T>(
+    outcome: redis::RedisResult<T>,
+    mut conn: Conn,
+    min_replicas: Option<(u32, Duration)>,
+    slot_key: Option<&str>,
+) -> redis::RedisResult<T> {
+    use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr};
+    let Some((want, timeout)) = min_replicas.filter(|_| outcome.is_ok()) else {
+        return outcome;
+    };
+    let mut wait = redis::cmd("WAIT");
+    wait.arg(want).arg(timeout.as_millis() as u64);
+    // WAIT counts the replicas that have this connection's writes; on a cluster the client
+    // holds one connection per node, and the one that wrote is the slot's master.
+    let acked: u32 = match (&mut conn, slot_key) {
+        (Conn::Cluster(c), Some(key)) => {
+            let at = SingleNodeRoutingInfo::SpecificNode(Route::with_key(key, SlotAddr::Master));
+            redis::from_redis_value(c.route_command(wait, RoutingInfo::SingleNode(at)).await?)?
         }
+        _ => wait.query_async(&mut conn).await?,
+    };
+    if acked < want {
+        return Err(redis::make_extension_error(
+            "NOREPLICAS".into(),
+            Some(format!("only {acked} of {want} replicas confirmed the write")),
+        ));
     }
-    let text = err.to_string();
-    KNOWN_CODES.iter().copied().find(|k| {
-        text.split(|c: char| !c.is_ascii_alphabetic())
-            .any(|word| word == *k)
+    outcome
+}
+
+/// The key that decides `cmd`'s slot: its first argument carrying a hash tag (`{…}…`). Every
+/// jobq key carries one and no command crosses slots, and keys come before values in every
+/// command jobq sends (a JSON payload starting with `{` comes after its script's keys).
+fn slot_key(cmd: &redis::Cmd) -> Option<&str> {
+    cmd.args_iter().skip(1).find_map(|arg| match arg {
+        redis::Arg::Simple(a) if a.starts_with(b"{") && a.contains(&b'}') => std::str::from_utf8(a).ok(),
+        _ => None,
     })
 }
 
-fn is_transient(err: &RedisError, retry_oom: bool) -> bool {
-    if err.is_io_error() || err.is_timeout() || err.is_connection_dropped() {
-        return true;
-    }
-    match code_of(err) {
-        Some("BUSY" | "LOADING" | "TRYAGAIN" | "MASTERDOWN" | "CLUSTERDOWN" | "READONLY") => true,
-        Some("OOM") => retry_oom,
-        _ => false,
-    }
+fn timed_out() -> RedisError {
+    RedisError::from(std::io::Error::new(
+        std::io::ErrorKind::TimedOut,
+        "connect timed out",
+    ))
 }
 
-fn needs_reconnect(err: &RedisError) -> bool {
-    err.is_io_error() || err.is_timeout() || err.is_connection_dropped() || err.is_unrecoverable_error()
-}
-
-/// One line describing a Redis error, without the password of the URL it may echo.
-fn describe(err: &RedisError) -> String {
-    let text = err.to_string();
-    let text = text.lines().next().unwrap_or("").trim().to_string();
-    redact_passwords(&text)
-}
-
-fn redact_passwords(text: &str) -> String {
-    text.split(' ').map(redact_url).collect::<Vec<_>>().join(" ")
-}
-
-/// `redis://user:secret@host/0` becomes `redis://user:***@host/0`; a `pass=` query parameter
-/// (unix socket URLs) is masked too.
-pub fn redact_url(url: &str) -> String {
-    let url = redact_userinfo(url);
-    match url.find('?') {
-        Some(q) => {
-            let params: Vec<String> = url[q + 1..]
-                .split('&')
-                .map(|p| match p.split_once('=') {
-                    Some((k, _)) if k == "pass" || k == "password" => format!("{k}=***"),
-                    _ => p.to_string(),
-                })
-                .collect();
-            format!("{}?{}", &url[..q], params.join("&"))
+/// Runs `HELLO 2` (no protocol change) to prove the login works, and reads the server's
+/// version from it: true when it has sharded Pub/Sub. Servers or ACL users without `HELLO`
+/// fall back to `PING` (and plain Pub/Sub).
+async fn probe(conn: &mut Conn) -> redis::RedisResult<bool> {
+    match redis::cmd("HELLO").arg(2).query_async::<redis::Value>(conn).await {
+        Ok(reply) => Ok(hello_major_version(&reply).is_some_and(|v| v >= 7)),
+        Err(e) if e.code().is_some() && !classify::is_auth_failure(&e) => {
+            redis::cmd("PING").query_async::<()>(conn).await.map(|_| false)
         }
-        None => url,
+        Err(e) => Err(e),
     }
 }
 
-fn redact_userinfo(url: &str) -> String {
-    let Some(scheme_end) = url.find("://") else {
-        return url.to_string();
+fn hello_major_version(reply: &redis::Value) -> Option<u32> {
+    use redis::Value;
+    let text = |v: &Value| match v {
+        Value::BulkString(b) => Some(String::from_utf8_lossy(b).into_owned()),
+        Value::SimpleString(s) => Some(s.clone()),
+        _ => None,
     };
-    let rest = &url[scheme_end + 3..];
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    let Some(at) = rest[..authority_end].rfind('@') else {
-        return url.to_string();
+    let pairs: Vec<(&Value, &Value)> = match reply {
+        Value::Array(items) => items
+            .chunks(2)
+            .filter_map(|c| Some((c.first()?, c.get(1)?)))
+            .collect(),
+        Value::Map(items) => items.iter().map(|(k, v)| (k, v)).collect(),
+        _ => return None,
     };
-    let userinfo = &rest[..at];
-    let user = userinfo.split(':').next().unwrap_or("");
-    if !userinfo.contains(':') {
-        return url.to_string();
-    }
-    format!("{}{}:***{}", &url[..scheme_end + 3], user, &rest[at..])
+    let version = pairs
+        .into_iter()
+        .find(|(k, _)| text(k).as_deref() == Some("version"))
+        .and_then(|(_, v)| text(v))?;
+    version.split('.').next()?.parse().ok()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::redact_url;
-
-    #[test]
-    fn passwords_are_redacted() {
-        assert_eq!(redact_url("redis://:pw@h:6379/0"), "redis://:***@h:6379/0");
-        assert_eq!(redact_url("rediss://u:p@ss@h/1"), "rediss://u:***@h/1");
-        assert_eq!(redact_url("redis://h:6379"), "redis://h:6379");
-        assert_eq!(redact_url("redis://user@h"), "redis://user@h");
-        assert_eq!(redact_url("unix:///tmp/r.sock"), "unix:///tmp/r.sock");
-        assert_eq!(
-            redact_url("unix:///tmp/r.sock?db=1&pass=pw"),
-            "unix:///tmp/r.sock?db=1&pass=***"
-        );
-    }
-}
+pub use super::classify::redact_url;

@@ -5,9 +5,9 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
+use super::pubsub::Delivery;
 use super::scripts::SCRIPTS;
 use super::Store;
 use crate::error::{Error, Result};
@@ -39,16 +39,26 @@ pub struct Event {
     pub attempt: u32,
     #[serde(default)]
     pub progress: Option<Progress>,
-    /// Unix milliseconds, Redis clock.
+    /// Unix milliseconds, Redis clock (RFC 3339 UTC in JSON).
+    #[serde(with = "crate::rfc3339::millis")]
     pub time: i64,
     /// The attempt's error (first 200 bytes), on retry_scheduled, dead and recovered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    /// The result's JSON text (first 200 bytes), on completed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub result: Option<String>,
-    /// When the retry is due (Unix ms), on retry_scheduled.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The result, on completed: the same JSON as `inspect` shows, unless it is longer than
+    /// 200 bytes (the stream keeps only that much): then a string with its first 200 bytes.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "result_json"
+    )]
+    pub result: Option<serde_json::Value>,
+    /// When the retry is due (Unix ms; RFC 3339 UTC in JSON), on retry_scheduled.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::rfc3339::opt_millis"
+    )]
     pub retry_at: Option<i64>,
 }
 
@@ -65,25 +75,50 @@ impl Event {
     }
 }
 
+/// Scripts store the result as JSON text; it is read as the JSON it holds (as `Job::from_hash`
+/// does), or kept as a string when it is not JSON (cut at 200 bytes, or plain text).
+fn result_json<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<serde_json::Value>, D::Error> {
+    Ok(Option::<serde_json::Value>::deserialize(d)?.map(|v| match v {
+        serde_json::Value::String(text) => {
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text))
+        }
+        other => other,
+    }))
+}
+
 /// `<ms>-<seq>` as a comparable pair; anything else sorts first.
 pub fn stream_pos(id: &str) -> (u64, u64) {
     let (ms, seq) = id.split_once('-').unwrap_or((id, "0"));
     (ms.parse().unwrap_or(0), seq.parse().unwrap_or(0))
 }
 
-/// Live events of some queues (Pub/Sub). Messages published while nobody listens are gone:
-/// readers subscribe first and read their snapshot afterwards (see [`Store::snapshot`]).
+/// Live events of some queues (sharded Pub/Sub: each queue's channel lives on its own shard).
+/// Messages published while nobody listens are gone: readers subscribe first and read their
+/// snapshot afterwards (see [`Store::snapshot`]).
 pub struct Subscription {
-    stream: redis::aio::PubSubStream,
+    sub: super::Subscriber,
 }
 
 impl Subscription {
-    /// The next event; `None` when the connection is gone (resubscribe and re-read).
+    /// How many times the subscription was re-established: messages may have been missed
+    /// each time (re-read what they would have announced).
+    pub fn reconnects(&self) -> u64 {
+        self.sub.reconnects()
+    }
+
+    /// The next event; `None` when the connection was lost, even if it is back already:
+    /// events of the gap are gone, so the caller re-reads what it follows (and resubscribes).
     pub async fn next(&mut self) -> Option<Event> {
         loop {
-            let msg = self.stream.next().await?;
-            if let Some(ev) = Event::parse(msg.get_payload_bytes()) {
-                return Some(ev);
+            match self.sub.next_or_gap().await? {
+                Delivery::Message(_, payload) => {
+                    if let Some(ev) = Event::parse(&payload) {
+                        return Some(ev);
+                    }
+                }
+                Delivery::Gap => return None,
             }
         }
     }
@@ -124,10 +159,10 @@ impl Store {
                     SCRIPTS
                         .progress
                         .key(qk.job(id))
+                        .key(qk.events())
                         .arg(id)
                         .arg(lease)
                         .arg(json)
-                        .arg(qk.prefix())
                         .invoke_async(&mut conn)
                         .await
                 }
@@ -143,15 +178,9 @@ impl Store {
 
     /// Subscribes to the events of `queues`.
     pub async fn subscribe(&self, queues: &[String]) -> Result<Subscription> {
-        let mut pubsub = self.pubsub().await?;
-        for q in queues {
-            pubsub
-                .subscribe(self.events_channel(q))
-                .await
-                .map_err(|e| self.error(e))?;
-        }
+        let channels: Vec<String> = queues.iter().map(|q| self.events_channel(q)).collect();
         Ok(Subscription {
-            stream: pubsub.into_on_message(),
+            sub: self.subscribe_channels(&channels).await?,
         })
     }
 
@@ -225,7 +254,7 @@ impl Store {
     /// `after`, or `block` passes. Reading on from the last id seen is gap- and duplicate-free.
     pub async fn events_follow(
         &self,
-        conn: &mut redis::aio::MultiplexedConnection,
+        conn: &mut crate::store::Conn,
         queue: &str,
         after: &str,
         block: Duration,

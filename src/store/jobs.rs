@@ -23,6 +23,25 @@ pub struct NewJob {
     pub delay: Option<Duration>,
     pub at: Option<DateTime<Utc>>,
     pub unique_key: Option<String>,
+    /// A client-chosen id (`<queue>-<ULID>`); enqueueing the same id again finds that job
+    /// instead of adding one (schedules use it for exactly one job per tick). `None`: a new id.
+    pub id: Option<String>,
+    /// The caller named no queue: the most specific `jobq route` for the type picks it, else
+    /// `queue` stays (`normal` from [`NewJob::routed`]).
+    pub route: bool,
+    /// Not started within this long of the enqueue, it never starts: it ends cancelled with
+    /// reason `expired` (an event says so). Measured on the Redis clock.
+    pub expires: Option<Duration>,
+    /// The same as a point in time (`--expires-at`); give one of the two.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Ids of jobs (any queue) that must complete before this one runs; it waits in state
+    /// `waiting` until then, and is cancelled if one ends dead or cancelled.
+    pub after: Vec<String>,
+    /// With `after`: run once every parent has ended, however it ended.
+    pub after_any_outcome: bool,
+    /// Numbered priority within the queue, 1 (first) to 10 (last); `None` is 5. Jobs with 5
+    /// wait in the queue's plain list, others in its ranked set (README "Numbered priorities").
+    pub priority: Option<u8>,
 }
 
 pub use super::jobs_defaults::{MAX_ATTEMPTS as DEFAULT_MAX_ATTEMPTS, MAX_MAX_ATTEMPTS};
@@ -38,6 +57,21 @@ impl NewJob {
             delay: None,
             at: None,
             unique_key: None,
+            id: None,
+            route: false,
+            expires: None,
+            expires_at: None,
+            after: Vec::new(),
+            after_any_outcome: false,
+            priority: None,
+        }
+    }
+
+    /// A job whose queue is picked by the routes (`jobq route`), else `normal`.
+    pub fn routed(job_type: &str, payload: &serde_json::Value) -> NewJob {
+        NewJob {
+            route: true,
+            ..NewJob::new(job_type, "normal", payload)
         }
     }
 
@@ -61,8 +95,60 @@ impl NewJob {
                 self.max_attempts
             )));
         }
+        if let Some(p) = self.priority {
+            if !(1..=10).contains(&p) {
+                return Err(Error::invalid(format!(
+                    "a numbered priority must be from 1 (first) to 10 (last), not {p}"
+                )));
+            }
+        }
         if self.delay.is_some() && self.at.is_some() {
             return Err(Error::invalid("give either --delay or --at, not both"));
+        }
+        if self.expires.is_some() && self.expires_at.is_some() {
+            return Err(Error::invalid("give either --expires or --expires-at, not both"));
+        }
+        self.validate_expiry(Utc::now())?;
+        super::deps::validate_parents(self)?;
+        if let Some(id) = &self.id {
+            if job::queue_of(id)? != self.queue {
+                return Err(Error::invalid(format!(
+                    "job id {id} does not belong to queue {}",
+                    self.queue
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl NewJob {
+    /// The expiry must lie ahead, within the longest span any flag takes, and after the
+    /// job's run time (`--at`, `--delay`): a job that expires before it may run never runs.
+    fn validate_expiry(&self, now: DateTime<Utc>) -> Result<()> {
+        let expiry = match (self.expires, self.expires_at) {
+            (Some(d), _) => now + chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX),
+            (None, Some(at)) => {
+                if at <= now {
+                    return Err(Error::invalid(format!(
+                        "--expires-at {} is not in the future",
+                        at.to_rfc3339()
+                    )));
+                }
+                crate::duration::check_at(at, now, false)
+                    .map_err(|e| Error::invalid(e.replace("--at", "--expires-at")))?;
+                at
+            }
+            (None, None) => return Ok(()),
+        };
+        let run_at = match (self.delay, self.at) {
+            (Some(d), _) => Some(now + chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)),
+            (None, at) => at,
+        };
+        if run_at.is_some_and(|r| r >= expiry) {
+            return Err(Error::invalid(
+                "the job would expire before it may run: its expiry must come after --at / --delay",
+            ));
         }
         Ok(())
     }
@@ -70,7 +156,7 @@ impl NewJob {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EnqueueOutcome {
-    /// A new job was written, in state `queued` or `scheduled`.
+    /// A new job was written, in state `queued`, `scheduled` or `waiting`.
     Created { id: String, state: State },
     /// A job with the same unique key is still unfinished; nothing was written.
     Duplicate { id: String },
@@ -100,81 +186,144 @@ fn outcome(reply: (String, String)) -> Result<EnqueueOutcome> {
 }
 
 impl Store {
-    /// Writes a new job in one round trip (queue registration and the enqueue script pipelined).
+    /// Writes a new job: one enqueue script, then (the first time this process writes to
+    /// the queue) the queue's registration in the queues set. Registration comes after the
+    /// job, never before: a failed enqueue leaves no phantom queue behind.
     pub async fn enqueue(&self, new: &NewJob) -> Result<EnqueueOutcome> {
         new.validate()?;
-        let mut replies = self.send_enqueue_pipeline(std::slice::from_ref(new)).await?;
-        outcome(replies.remove(0))
+        let mut new = new.clone();
+        self.registry().await?.apply(&mut new)?;
+        self.check_parents(std::slice::from_ref(&new)).await?;
+        let mut replies = self.send_enqueue_pipeline(&[&new]).await?;
+        self.register_queues(std::slice::from_ref(&new)).await?;
+        let out = outcome(replies.remove(0))?;
+        self.link_created(&new, &out).await?;
+        Ok(out)
+    }
+
+    /// A job written as waiting (`after`) is linked to its parents once it exists (deps.rs).
+    /// A replayed enqueue links again, which changes nothing.
+    async fn link_created(&self, new: &NewJob, out: &EnqueueOutcome) -> Result<()> {
+        match out {
+            EnqueueOutcome::Created { id, .. } if !new.after.is_empty() => self.link_parents(new, id).await,
+            _ => Ok(()),
+        }
     }
 
     /// Writes many jobs with pipelines of up to [`ENQUEUE_PIPELINE`] enqueue scripts (one
     /// round trip each, a few in flight), returning one outcome per job, in order. Every job
-    /// is validated before anything is sent. On an error, any part of this call's jobs may
-    /// have landed (callers that must report exactly what was written call it with bounded
-    /// slices, as `jobq enqueue --batch` does). Transient errors are retried by `run`, which
-    /// is safe: the client picks the ids, so a replayed script finds its job.
+    /// is validated before anything is sent. A pipeline only ever holds one queue's jobs (one
+    /// cluster slot), so jobs of several queues go out as one pipeline per queue. On an error,
+    /// any part of this call's jobs may have landed (callers that must report exactly what
+    /// was written call it with bounded slices, as `jobq enqueue --batch` does). Transient
+    /// errors are retried by `run`, which is safe: the client picks the ids, so a replayed
+    /// script finds its job.
     pub async fn enqueue_many(&self, jobs: &[NewJob]) -> Result<Vec<EnqueueOutcome>> {
         for new in jobs {
             new.validate()?;
         }
-        // A few pipelines in flight keep Redis busy while the client builds the next one;
-        // `buffered` keeps the replies in job order.
-        let replies: Vec<Vec<(String, String)>> = stream::iter(jobs.chunks(ENQUEUE_PIPELINE))
-            .map(|chunk| self.send_enqueue_pipeline(chunk))
+        // Routes and schemas apply to every job before any is sent: one payload that does not
+        // match its schema enqueues nothing.
+        self.check_parents(jobs).await?;
+        let registry = self.registry().await?;
+        let mut jobs = std::borrow::Cow::Borrowed(jobs);
+        if registry.affects(&jobs) {
+            for (i, new) in jobs.to_mut().iter_mut().enumerate() {
+                registry
+                    .apply(new)
+                    .map_err(|e| Error::invalid(format!("job {}: {e}", i + 1)))?;
+            }
+        }
+        let mut by_queue: Vec<Vec<usize>> = Vec::new();
+        let mut slot_of: HashMap<&str, usize> = HashMap::new();
+        for (i, new) in jobs.iter().enumerate() {
+            let n = *slot_of.entry(&new.queue).or_insert_with(|| {
+                by_queue.push(Vec::new());
+                by_queue.len() - 1
+            });
+            by_queue[n].push(i);
+        }
+        let chunks: Vec<&[usize]> = by_queue
+            .iter()
+            .flat_map(|idx| idx.chunks(ENQUEUE_PIPELINE))
+            .collect();
+        // A few pipelines in flight keep Redis busy while the client builds the next one.
+        let replies: Vec<Vec<(String, String)>> = stream::iter(chunks.iter())
+            .map(|idx| {
+                let jobs = &jobs;
+                let chunk: Vec<&NewJob> = idx.iter().map(|&i| &jobs[i]).collect();
+                async move { self.send_enqueue_pipeline(&chunk).await }
+            })
             .buffered(PIPELINES_IN_FLIGHT)
             .try_collect()
             .await?;
-        replies.into_iter().flatten().map(outcome).collect()
-    }
-
-    async fn send_enqueue_pipeline(&self, chunk: &[NewJob]) -> Result<Vec<(String, String)>> {
-        let (pipe, new_queues) = self.enqueue_pipeline(chunk);
-        let replies = self
-            .run(|mut conn| {
-                let pipe = &pipe;
-                async move {
-                    match pipe.query_async(&mut conn).await {
-                        Err(e) if is_noscript(&e) => {
-                            SCRIPTS.enqueue.prepare_invoke().load_async(&mut conn).await?;
-                            pipe.query_async(&mut conn).await
-                        }
-                        other => other,
-                    }
-                }
-            })
-            .await?;
-        self.registered_queues.lock().unwrap().extend(new_queues);
-        Ok(replies)
-    }
-
-    /// SADD of the queue names this process has not registered yet (replies ignored), then
-    /// one enqueue script per job. Returns the pipeline and those names. A long-lived caller
-    /// thus pays the SADD once per queue; workers re-register their queues on every
-    /// heartbeat, which covers a Redis that lost the set.
-    fn enqueue_pipeline(&self, jobs: &[NewJob]) -> (redis::Pipeline, Vec<String>) {
-        let mut pipe = redis::pipe();
-        let known = self.registered_queues.lock().unwrap();
-        let mut queues: Vec<String> = jobs
-            .iter()
-            .map(|j| j.queue.clone())
-            .filter(|q| !known.contains(q))
-            .collect();
-        drop(known);
-        queues.sort_unstable();
-        queues.dedup();
-        if !queues.is_empty() {
-            pipe.cmd("SADD").arg(self.keys().queues()).arg(&queues).ignore();
+        self.register_queues(&jobs).await?;
+        let mut out: Vec<Option<(String, String)>> = vec![None; jobs.len()];
+        for (idx, reply) in chunks.iter().zip(replies) {
+            for (&i, r) in idx.iter().zip(reply) {
+                out[i] = Some(r);
+            }
         }
-        for new in jobs {
+        let outcomes = out
+            .into_iter()
+            .map(|r| outcome(r.expect("one reply per job")))
+            .collect::<Result<Vec<_>>>()?;
+        for (new, out) in jobs.iter().zip(&outcomes) {
+            self.link_created(new, out).await?;
+        }
+        Ok(outcomes)
+    }
+
+    async fn send_enqueue_pipeline(&self, chunk: &[&NewJob]) -> Result<Vec<(String, String)>> {
+        let mut pipe = redis::pipe();
+        for new in chunk {
             pipe.add_command(self.enqueue_cmd(new));
         }
-        (pipe, queues)
+        // One queue per pipeline: its `--min-replicas` WAIT goes to that queue's master.
+        let queue_key = self.keys().queue(&chunk[0].queue).queued();
+        self.run_in(Some(&queue_key), |mut conn| {
+            let pipe = &pipe;
+            async move {
+                match pipe.query_async(&mut conn).await {
+                    Err(e) if is_noscript(&e) => {
+                        SCRIPTS.enqueue.prepare_invoke().load_async(&mut conn).await?;
+                        pipe.query_async(&mut conn).await
+                    }
+                    other => other,
+                }
+            }
+        })
+        .await
+    }
+
+    /// SADD of the queue names of `jobs` this process has not registered yet, after their jobs
+    /// were written. A long-lived caller pays it once per queue; workers register their queues
+    /// too, and again after Redis lost its data.
+    async fn register_queues(&self, jobs: &[NewJob]) -> Result<()> {
+        let mut queues: Vec<String> = {
+            let known = self.registered_queues.lock().unwrap();
+            jobs.iter()
+                .map(|j| j.queue.clone())
+                .filter(|q| !known.contains(q))
+                .collect()
+        };
+        queues.sort_unstable();
+        queues.dedup();
+        if queues.is_empty() {
+            return Ok(());
+        }
+        let _: i64 = self
+            .query(redis::cmd("SADD").arg(self.keys().queues()).arg(&queues))
+            .await?;
+        self.registered_queues.lock().unwrap().extend(queues);
+        Ok(())
     }
 
     fn enqueue_cmd(&self, new: &NewJob) -> redis::Cmd {
-        let id = job::new_job_id(&new.queue);
+        let id = new.id.clone().unwrap_or_else(|| job::new_job_id(&new.queue));
         let qk = self.keys().queue(&new.queue);
         let job_key = qk.job(&id);
+        let (qk_queued, qk_scheduled, qk_events) = (qk.queued(), qk.scheduled(), qk.events());
         let unique_key = new
             .unique_key
             .as_deref()
@@ -183,10 +332,26 @@ impl Store {
         let timeout_ms = new.timeout.map_or(0, |t| t.as_millis() as u64);
         let delay_ms = new.delay.map_or(0, |d| d.as_millis() as u64);
         let at_ms = new.at.map_or(0, |t| t.timestamp_millis().max(1));
-        let mut cmd = evalsha(
-            &SCRIPTS.enqueue,
-            &[&job_key, &qk.queued(), &qk.scheduled(), &qk.notify(), &unique_key],
-        );
+        let expires_at_ms = new.expires_at.map_or(0, |t| t.timestamp_millis().max(1));
+        let expires_in_ms = new.expires.map_or(0, |d| d.as_millis().max(1) as u64);
+        // Only a job with a number other than 5 names the ranked set (and pays for it).
+        let priority = new.priority.filter(|&p| p != job::DEFAULT_PRIORITY);
+        let (qk_expiring, qk_waiting) = (qk.expiring(), qk.waiting());
+        let (ranked, ranked_on) = (qk.ranked(), qk.ranked_on());
+        let mut keys = vec![
+            &job_key,
+            &qk_queued,
+            &qk_scheduled,
+            &unique_key,
+            &qk_events,
+            &qk_expiring,
+            &qk_waiting,
+        ];
+        if priority.is_some() {
+            keys.extend([&ranked, &ranked_on]);
+        }
+        let keys: Vec<&str> = keys.into_iter().map(String::as_str).collect();
+        let mut cmd = evalsha(&SCRIPTS.enqueue, &keys);
         cmd.arg(&id)
             .arg(&new.job_type)
             .arg(&new.queue)
@@ -196,7 +361,12 @@ impl Store {
             .arg(delay_ms)
             .arg(at_ms)
             .arg(new.unique_key.as_deref().unwrap_or(""))
-            .arg(qk.prefix());
+            .arg(qk.signal())
+            .arg(priority.map_or(String::new(), |p| p.to_string()))
+            .arg(expires_at_ms)
+            .arg(new.after.join(","))
+            .arg(if new.after_any_outcome { "1" } else { "0" })
+            .arg(expires_in_ms);
         cmd
     }
 

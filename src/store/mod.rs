@@ -1,10 +1,20 @@
 //! Redis access: one connection per process, reconnect with backoff, and the mapping of Redis
 //! failures to errors a user can act on.
 
+mod archive;
+mod classify;
 mod connection;
+mod deps;
+mod endpoint;
 mod events;
 mod jobs;
+mod limits;
+mod migrate;
+mod nodes;
 mod ops;
+mod pubsub;
+mod registry;
+mod schedules;
 mod scripts;
 mod workers;
 
@@ -15,9 +25,17 @@ pub mod jobs_defaults {
     pub const MAX_MAX_ATTEMPTS: u32 = 1000;
 }
 
-pub use connection::{redact_url, RetryPolicy, Store};
+pub use archive::{ArchiveMark, Backlog, FinishedEntry, FinishedPage, FINISHED_STATES};
+pub use connection::{redact_url, Conn, RetryPolicy, Store};
+pub use deps::MAX_PARENTS;
+pub use endpoint::{ConnectionSettings, URL_FORMS};
 pub use events::{stream_pos, Event, Subscription, EVENTS_MAXLEN};
+pub use pubsub::{Delivery, Subscriber};
 
 pub use jobs::{EnqueueOutcome, NewJob, ENQUEUE_PIPELINE};
-pub use ops::{last_days, Batch, DayStats, QueueStats, CANCELLED_RETENTION, DAILY_STATS_DAYS};
-pub use workers::{FailOutcome, Fetched, LeaseStatus, WorkerInfo};
+pub use migrate::MigrationPlan;
+pub use ops::{
+    last_days, Batch, CancelOutcome, DayStats, PagePos, QueueStats, CANCELLED_RETENTION, DAILY_STATS_DAYS,
+};
+pub use schedules::{DueSchedules, Schedule, ScheduleState};
+pub use workers::{recovery_period, FailOutcome, Fetched, LeaseStatus, Released, WorkerInfo};

@@ -4,35 +4,28 @@
 -- jobs already waiting). `reset` = '1' gives it a fresh set of attempts. The caller removed the
 -- id from its previous set. Returns 'queued' or 'duplicate' (its unique key is held by another
 -- unfinished job, so it stays where it is).
-local function requeue_job(prefix, queued, id, key, reset, now)
-  local f = redis.call('HMGET', key, 'unique_key')
+local function requeue_job(queued, ranked, ranked_on, id, key, reset, now)
+  local f = redis.call('HMGET', key, 'unique_key', 'priority')
   local unique = f[1]
   if unique and unique ~= '' then
-    local holder = redis.call('GET', prefix .. ':unique:' .. unique)
+    local holder = redis.call('GET', unique_key(unique))
     if holder and holder ~= id then
-      local st = redis.call('HGET', job_key(prefix, holder), 'state')
+      local st = redis.call('HGET', job_key(holder), 'state')
       if st and st ~= 'completed' and st ~= 'dead' and st ~= 'cancelled' then
         return 'duplicate'
       end
     end
-    redis.call('SET', prefix .. ':unique:' .. unique, id)
+    redis.call('SET', unique_key(unique), id)
   end
   redis.call('PERSIST', key)
-  redis.call('HDEL', key, 'cancel', 'lease', 'finished_ms', 'worker')
+  -- An operator's retry runs the job now: an expiry it missed no longer applies.
+  redis.call('HDEL', key, 'cancel', 'lease', 'finished_ms', 'worker', 'expires_ms')
   redis.call('HSET', key, 'state', 'queued', 'scheduled_ms', now)
   if reset == '1' then
     redis.call('HSET', key, 'attempt', 0, 'recoveries', 0)
   end
-  redis.call('LPUSH', queued, id)
+  push_waiting(queued, ranked, ranked_on, id, f[2], false, now)
   return 'queued'
-end
-
--- The set (zset) a job in `state` sits in, or nil for the queued list / unknown states.
-local function state_set(prefix, state)
-  if state == 'scheduled' or state == 'dead' or state == 'cancelled' or state == 'completed' or state == 'active' then
-    return prefix .. ':' .. state
-  end
-  return nil
 end
 
 -- Ids that stay in the queued list after their job left the `queued` state (cancel leaves them,

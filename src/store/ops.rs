@@ -14,12 +14,19 @@ use super::{Store, WorkerInfo};
 use crate::error::{Error, Result};
 use crate::job::{self, Job, LeasedJob, State};
 
+/// Where number 5 begins in a queue's ranked set: `5 * RANK` of common.lua (numbers are spaced
+/// by RANK = 1e13, beyond any millisecond timestamp).
+const RANKED_FIVE: u64 = 50_000_000_000_000;
+
 /// How long a job cancelled by an operator stays readable (a running job's worker uses its
 /// own `--retention` instead). Same default as the worker's retention of completed jobs.
 pub const CANCELLED_RETENTION: Duration = Duration::from_secs(24 * 3600);
 
 /// Per-day counters older than this many days are dropped by the workers' maintenance.
 pub const DAILY_STATS_DAYS: i64 = 35;
+
+/// Stats scripts in flight at once in [`Store::queues_stats`].
+const STATS_IN_FLIGHT: usize = 64;
 
 /// What one batch of a bulk command did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -30,6 +37,25 @@ pub struct Batch {
     pub passed: u64,
     /// Ids read; fewer than asked means the set is exhausted.
     pub scanned: u64,
+}
+
+/// What `cancel` did to a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancelOutcome {
+    /// It was scheduled or queued and is cancelled now.
+    Cancelled,
+    /// It is running: its worker was asked to stop it.
+    Cancelling,
+    /// It was cancelled before (not an error: the operator's wish already holds).
+    AlreadyCancelled,
+}
+
+/// Where a listing page stopped: the last job listed, with its score in the state's sorted
+/// set (`None` for the queued list, which is ordered by position).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PagePos {
+    pub id: String,
+    pub score: Option<String>,
 }
 
 /// Counters of one day, as kept in the queue's `:stats` hash.
@@ -49,6 +75,9 @@ pub struct QueueStats {
     pub paused: bool,
     pub queued: u64,
     pub scheduled: u64,
+    /// Jobs waiting for their parents (`enqueue --after`).
+    #[serde(default)]
+    pub waiting: u64,
     pub active: u64,
     pub dead: u64,
     pub cancelled: u64,
@@ -64,6 +93,10 @@ pub struct QueueStats {
     pub oldest_queued_age_ms: Option<u64>,
     /// The last 7 days, oldest first, today last.
     pub days: Vec<DayStats>,
+    /// The queue's limit (`jobq limit`) and whether it holds the queue back now; absent
+    /// without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<crate::schedule::limit::LimitStatus>,
 }
 
 impl QueueStats {
@@ -73,6 +106,7 @@ impl QueueStats {
         for (a, b) in [
             (&mut self.queued, o.queued),
             (&mut self.scheduled, o.scheduled),
+            (&mut self.waiting, o.waiting),
             (&mut self.active, o.active),
             (&mut self.dead, o.dead),
             (&mut self.cancelled, o.cancelled),
@@ -119,7 +153,12 @@ fn not_found(store: &Store, id: &str) -> Error {
 
 impl Store {
     /// Runs `script` with `keys` and `args` through the retrying [`Store::run`].
-    async fn eval<T: FromRedisValue>(&self, script: &Script, keys: &[String], args: &[String]) -> Result<T> {
+    pub(super) async fn eval<T: FromRedisValue>(
+        &self,
+        script: &Script,
+        keys: &[String],
+        args: &[String],
+    ) -> Result<T> {
         self.run(|mut conn| async move {
             let mut inv = script.prepare_invoke();
             for k in keys {
@@ -133,23 +172,35 @@ impl Store {
         .await
     }
 
-    /// Cancels a job: `Ok(true)` when it is cancelled now, `Ok(false)` when it is running
-    /// and its worker was asked to stop it. A finished job is a `Conflict`.
-    pub async fn cancel(&self, id: &str) -> Result<bool> {
+    /// Cancels a job. A completed or dead job is a `Conflict`; a cancelled one is left alone.
+    pub async fn cancel(&self, id: &str) -> Result<CancelOutcome> {
         let queue = job::queue_of(id)?;
         let qk = self.keys().queue(queue);
-        let keys = [qk.job(id), qk.scheduled(), qk.cancelled(), qk.stats()];
+        let keys = [
+            qk.job(id),
+            qk.scheduled(),
+            qk.cancelled(),
+            qk.stats(),
+            qk.events(),
+            qk.waiting(),
+        ];
         let args = [
             id.to_string(),
-            qk.prefix().to_string(),
-            self.keys().control_channel(),
+            qk.signal(),
             CANCELLED_RETENTION.as_millis().to_string(),
         ];
         let reply: Vec<String> = self.eval(&SCRIPTS.cancel, &keys, &args).await?;
-        match reply.first().map(String::as_str) {
-            Some("cancelled") => Ok(true),
-            Some("cancelling") => Ok(false),
-            Some("missing") => Err(not_found(self, id)),
+        if reply.get(1).is_some_and(|r| r == "release") {
+            self.release_dependents_soon(queue).await;
+        }
+        match (
+            reply.first().map(String::as_str),
+            reply.get(1).map(String::as_str),
+        ) {
+            (Some("cancelled"), _) => Ok(CancelOutcome::Cancelled),
+            (Some("cancelling"), _) => Ok(CancelOutcome::Cancelling),
+            (Some("final"), Some("cancelled")) => Ok(CancelOutcome::AlreadyCancelled),
+            (Some("missing"), _) => Err(not_found(self, id)),
             _ => Err(Error::Conflict(format!(
                 "job {id} is already {}; only scheduled, queued and active jobs can be cancelled",
                 reply.get(1).map_or("finished", String::as_str)
@@ -160,23 +211,41 @@ impl Store {
     /// The worker's side of a cancel: records the stopped job as `cancelled` (lease-fenced).
     pub async fn cancel_active(&self, job: &LeasedJob, retention: Duration) -> Result<bool> {
         let qk = self.keys().queue(&job.queue);
-        let keys = [qk.job(&job.id), qk.active(), qk.cancelled()];
+        let keys = [
+            qk.job(&job.id),
+            qk.active(),
+            qk.cancelled(),
+            qk.events(),
+            qk.limit_state(),
+        ];
         let args = [
             job.id.clone(),
             job.lease.clone(),
-            qk.prefix().to_string(),
             retention.as_millis().to_string(),
+            qk.signal(),
         ];
         let reply: String = self.eval(&SCRIPTS.cancel_active, &keys, &args).await?;
-        Ok(reply == "ok")
+        if reply == "release" {
+            self.release_dependents_soon(&job.queue).await;
+        }
+        Ok(reply == "ok" || reply == "release")
     }
 
     /// Requeues one dead, cancelled or retry-waiting job now (see retry.lua for attempts).
     pub async fn retry(&self, id: &str) -> Result<()> {
         let queue = job::queue_of(id)?;
         let qk = self.keys().queue(queue);
-        let keys = [qk.job(id), qk.queued(), qk.notify()];
-        let args = [id.to_string(), qk.prefix().to_string()];
+        let keys = [
+            qk.job(id),
+            qk.queued(),
+            qk.scheduled(),
+            qk.dead(),
+            qk.cancelled(),
+            qk.events(),
+            qk.ranked(),
+            qk.ranked_on(),
+        ];
+        let args = [id.to_string(), qk.signal()];
         let reply: Vec<String> = self.eval(&SCRIPTS.retry, &keys, &args).await?;
         match reply.first().map(String::as_str) {
             Some("queued") => Ok(()),
@@ -204,15 +273,15 @@ impl Store {
     ) -> Result<Batch> {
         let qk = self.keys().queue(queue);
         let source = if dead { qk.dead() } else { qk.scheduled() };
-        let keys = [source, qk.queued(), qk.notify()];
+        let keys = [source, qk.queued(), qk.events(), qk.ranked(), qk.ranked_on()];
         let mode = if dead { "dead" } else { "failed" };
         let args = [
-            qk.prefix().to_string(),
             start.to_string(),
             count.to_string(),
             job_type.unwrap_or("").to_string(),
             mode.to_string(),
             max.to_string(),
+            qk.signal(),
         ];
         let r: (u64, u64, u64) = self.eval(&SCRIPTS.requeue_batch, &keys, &args).await?;
         Ok(Batch {
@@ -232,17 +301,17 @@ impl Store {
         job_type: Option<&str>,
     ) -> Result<Batch> {
         let qk = self.keys().queue(queue);
-        let (source, kind) = match state {
-            State::Queued => (qk.queued(), "list"),
-            State::Scheduled => (qk.scheduled(), "zset"),
-            State::Dead => (qk.dead(), "zset"),
-            State::Cancelled => (qk.cancelled(), "zset"),
-            State::Completed => (qk.completed(), "zset"),
+        let kind = match state {
+            State::Queued => "list",
             State::Active => return Err(Error::invalid("running jobs cannot be purged; cancel them")),
+            _ => "zset",
         };
-        let keys = [source, qk.stats()];
+        let source = qk.of_state(state);
+        let mut keys = vec![source, qk.stats()];
+        if state == State::Queued {
+            keys.push(qk.ranked());
+        }
         let args = [
-            qk.prefix().to_string(),
             kind.to_string(),
             start.to_string(),
             count.to_string(),
@@ -266,9 +335,7 @@ impl Store {
     /// Resumes a queue and wakes an idle worker. `true` if it was paused.
     pub async fn resume(&self, queue: &str) -> Result<bool> {
         let qk = self.keys().queue(queue);
-        let was: i64 = self
-            .eval(&SCRIPTS.resume, &[qk.paused(), qk.notify()], &[])
-            .await?;
+        let was: i64 = self.eval(&SCRIPTS.resume, &[qk.paused()], &[qk.signal()]).await?;
         Ok(was == 1)
     }
 
@@ -302,19 +369,28 @@ impl Store {
             qk.cancelled(),
             qk.paused(),
             qk.stats(),
+            qk.ranked(),
+            qk.waiting(),
         ];
         let days = last_days(7);
-        let mut args = vec![
-            qk.prefix().to_string(),
-            "processed".into(),
-            "failed".into(),
-            "dead".into(),
-        ];
+        let mut args = vec!["processed".into(), "failed".into(), "dead".into()];
         for d in &days {
             args.extend(["processed", "failed", "dead"].map(|c| format!("{c}:{d}")));
         }
         let v: Vec<Value> = self.eval(&SCRIPTS.stats, &keys, &args).await?;
         stats_from_reply(queue, v, &days)
+    }
+
+    /// The numbers of many queues, in order: their stats scripts go out together on the
+    /// multiplexed connection (pipelined, a bounded number in flight), so reading 1,000
+    /// queues costs a few round trips rather than 1,000 (`stats`, `serve`'s /metrics).
+    pub async fn queues_stats(&self, queues: &[String]) -> Result<Vec<QueueStats>> {
+        let mut all = Vec::with_capacity(queues.len());
+        for chunk in queues.chunks(STATS_IN_FLIGHT) {
+            let reads = chunk.iter().map(|q| self.queue_stats(q));
+            all.extend(futures_util::future::try_join_all(reads).await?);
+        }
+        Ok(all)
     }
 
     /// Drops per-day counters older than [`DAILY_STATS_DAYS`] (worker maintenance).
@@ -325,8 +401,9 @@ impl Store {
             .await
     }
 
-    /// Live workers, newest heartbeat first. Entries whose record expired (the worker died)
-    /// are removed from the registry here.
+    /// Live workers, newest heartbeat first. Registry and records share the `{ns}` slot, so
+    /// one MGET reads every record; entries whose record expired (the worker died) are
+    /// removed from the registry here (heartbeats prune them too, by score).
     pub async fn workers(&self) -> Result<Vec<WorkerInfo>> {
         let set = self.keys().workers();
         let ids: Vec<String> = self
@@ -335,17 +412,8 @@ impl Store {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        // One GET per worker in a pipeline (not MGET): the records may live in different slots.
-        let mut pipe = redis::pipe();
-        for id in &ids {
-            pipe.cmd("GET").arg(self.keys().worker(id));
-        }
-        let records: Vec<Option<String>> = self
-            .run(|mut conn| {
-                let pipe = &pipe;
-                async move { pipe.query_async(&mut conn).await }
-            })
-            .await?;
+        let keys: Vec<String> = ids.iter().map(|id| self.keys().worker(id)).collect();
+        let records: Vec<Option<String>> = self.query(redis::cmd("MGET").arg(&keys)).await?;
         let mut live = Vec::new();
         let mut gone = Vec::new();
         for (id, rec) in ids.iter().zip(records) {
@@ -357,6 +425,8 @@ impl Store {
         if !gone.is_empty() {
             let _: i64 = self.query(redis::cmd("ZREM").arg(&set).arg(&gone)).await?;
         }
+        // The registry's order is by record expiry; list the freshest heartbeat first.
+        live.sort_by_key(|w| std::cmp::Reverse(w.heartbeat_at));
         Ok(live)
     }
 
@@ -371,20 +441,154 @@ impl Store {
         } else {
             "ZRANGE"
         });
+        cmd.arg(qk.of_state(state));
         match state {
             // RPOP takes from the tail: the tail is the next job to run.
-            State::Queued => cmd.arg(qk.queued()).arg(-last - 1).arg(-first - 1),
-            State::Scheduled => cmd.arg(qk.scheduled()).arg(first).arg(last),
-            State::Active => cmd.arg(qk.active()).arg(first).arg(last),
-            State::Dead => cmd.arg(qk.dead()).arg(first).arg(last).arg("REV"),
-            State::Completed => cmd.arg(qk.completed()).arg(first).arg(last).arg("REV"),
-            State::Cancelled => cmd.arg(qk.cancelled()).arg(first).arg(last).arg("REV"),
+            State::Queued => cmd.arg(-last - 1).arg(-first - 1),
+            State::Scheduled | State::Waiting | State::Active => cmd.arg(first).arg(last),
+            State::Dead | State::Completed | State::Cancelled => cmd.arg(first).arg(last).arg("REV"),
         };
         let mut ids: Vec<String> = self.query(&cmd).await?;
         if state == State::Queued {
             ids.reverse();
+            // Numbered jobs wait in the ranked set: they come after the list here (this order
+            // serves counts and completion; `ls` pages in run order with page_after).
+            let need = count.saturating_sub(ids.len() as u64);
+            if need > 0 {
+                let len: u64 = self.query(redis::cmd("LLEN").arg(qk.queued())).await?;
+                let from = start.saturating_sub(len) as i64;
+                let more: Vec<String> = self
+                    .query(
+                        redis::cmd("ZRANGE")
+                            .arg(qk.ranked())
+                            .arg(from)
+                            .arg(from + need as i64 - 1),
+                    )
+                    .await?;
+                ids.extend(more);
+            }
         }
         Ok(ids)
+    }
+
+    /// Up to `count` jobs of `queue` in `state` that come after `after` in listing order (see
+    /// [`Store::page_ids`] for the order), with their positions. Unlike an index, the position
+    /// of a job does not move when other jobs are taken or added (page.lua).
+    pub async fn page_after(
+        &self,
+        queue: &str,
+        state: State,
+        after: Option<&PagePos>,
+        count: u64,
+    ) -> Result<Vec<PagePos>> {
+        let qk = self.keys().queue(queue);
+        let kind = match state {
+            // With the ranked set of numbered jobs (README "Numbered priorities").
+            State::Queued => "queued",
+            State::Scheduled | State::Waiting | State::Active => "asc",
+            State::Dead | State::Completed | State::Cancelled => "desc",
+        };
+        let key = qk.of_state(state);
+        let mut keys = vec![key];
+        let mut args = vec![
+            kind.to_string(),
+            count.to_string(),
+            after.map_or(String::new(), |p| p.id.clone()),
+            after.and_then(|p| p.score.clone()).unwrap_or_default(),
+        ];
+        if state == State::Queued {
+            keys.push(qk.ranked());
+            args.push(RANKED_FIVE.to_string());
+        }
+        let flat: Vec<String> = self.eval(&SCRIPTS.page, &keys, &args).await?;
+        Ok(flat
+            .chunks(2)
+            .map(|pair| PagePos {
+                id: pair[0].clone(),
+                score: pair.get(1).filter(|s| !s.is_empty()).cloned(),
+            })
+            .collect())
+    }
+
+    /// Removes a queue without jobs: its keys (one script on its hash tag, which checks that
+    /// no job is left) and then its name. A `Conflict` names what is still in it.
+    pub async fn remove_queue(&self, queue: &str) -> Result<()> {
+        let qk = self.keys().queue(queue);
+        let mut keys = vec![
+            qk.queued(),
+            qk.scheduled(),
+            qk.active(),
+            qk.dead(),
+            qk.completed(),
+            qk.cancelled(),
+            qk.stats(),
+            qk.ranked(),
+            qk.waiting(),
+            qk.outbox(),
+            qk.paused(),
+            qk.events(),
+            qk.recovery(),
+            qk.ranked_on(),
+            qk.expiring(),
+        ];
+        // Per-day counters are pruned after DAILY_STATS_DAYS: older ones do not exist.
+        keys.extend(
+            last_days(DAILY_STATS_DAYS + 1)
+                .iter()
+                .map(|d| format!("{}{d}", qk.daily_stats_prefix())),
+        );
+        let reply: Vec<String> = self.eval(&SCRIPTS.queue_rm, &keys, &[]).await?;
+        if reply.first().map(String::as_str) != Some("removed") {
+            let part = |i: usize| reply.get(i).cloned().unwrap_or_default();
+            return Err(Error::Conflict(format!(
+                "queue {queue} still has {} {} jobs; nothing was removed",
+                part(2),
+                part(1)
+            )));
+        }
+        // The name set is not under the queue's hash tag, so this is a second step. A worker
+        // that serves the queue adds the name back with its next heartbeat (documented).
+        let _: i64 = self
+            .query(redis::cmd("SREM").arg(self.keys().queues()).arg(queue))
+            .await?;
+        Ok(())
+    }
+
+    /// When events after stream position `start` of `queue` were trimmed away (the stream is
+    /// capped): the id of the oldest event still kept. `None` when the range is complete.
+    pub async fn events_trimmed_after(&self, queue: &str, start: &str) -> Result<Option<String>> {
+        let key = self.keys().queue(queue).events();
+        let exists: i64 = self.query(redis::cmd("EXISTS").arg(&key)).await?;
+        if exists == 0 {
+            return Ok(None);
+        }
+        let info: Value = self.query(redis::cmd("XINFO").arg("STREAM").arg(&key)).await?;
+        let fields = match info {
+            Value::Array(v) => v,
+            Value::Map(m) => m.into_iter().flat_map(|(k, v)| [k, v]).collect(),
+            _ => return Ok(None),
+        };
+        let field = |name: &str| {
+            fields
+                .chunks(2)
+                .find(|kv| redis::from_redis_value::<String>(kv[0].clone()).is_ok_and(|k| k == name))
+                .map(|kv| kv[1].clone())
+        };
+        let count = |name: &str| field(name).and_then(|v| redis::from_redis_value::<u64>(v).ok());
+        // Entries ever added beyond those still there were trimmed from the old end (jobq
+        // never deletes single events), so the oldest kept one marks where the gap ends.
+        let (Some(added), Some(length)) = (count("entries-added"), count("length")) else {
+            return Ok(None);
+        };
+        let first = field("first-entry")
+            .and_then(|v| redis::from_redis_value::<(String, Value)>(v).ok())
+            .map(|(id, _)| id);
+        match first {
+            Some(first) if added > length && super::stream_pos(&first) > super::stream_pos(start) => {
+                Ok(Some(first))
+            }
+            _ => Ok(None),
+        }
     }
 
     /// State, type and attempt of many jobs of one queue (one pipelined round trip; no
@@ -442,6 +646,11 @@ impl Store {
 
 fn stats_from_reply(queue: &str, v: Vec<Value>, days: &[String]) -> Result<QueueStats> {
     type Reply = (i64, i64, i64, u64, u64, u64, u64, u64, u64, i64, i64, Vec<u64>);
+    let mut v = v;
+    let waiting: u64 = match v.len() {
+        13 => redis::from_redis_value(v.pop().expect("13 items")).map_err(|e| reply_err("stats", e))?,
+        _ => 0,
+    };
     let r: Reply = redis::from_redis_value(Value::Array(v)).map_err(|e| reply_err("stats", e))?;
     let c = &r.11;
     let at = |i: usize| c.get(i).copied().unwrap_or(0);
@@ -460,6 +669,7 @@ fn stats_from_reply(queue: &str, v: Vec<Value>, days: &[String]) -> Result<Queue
         paused: r.0 == 1,
         queued: (r.1 - r.2).max(0) as u64,
         scheduled: r.3,
+        waiting,
         active: r.4,
         dead: r.5,
         completed: r.6,
@@ -470,5 +680,6 @@ fn stats_from_reply(queue: &str, v: Vec<Value>, days: &[String]) -> Result<Queue
         processed_last_minute: r.8,
         oldest_queued_age_ms: (r.9 >= 0).then(|| (r.10 - r.9).max(0) as u64),
         days,
+        limit: None,
     })
 }

@@ -1,7 +1,7 @@
 -- Stores a running job's progress, fenced by its lease: a handler that lost its job (timed out
 -- and recovered, or replaced by a retry) cannot overwrite the progress of the new attempt.
--- KEYS: job
--- ARGV: id, lease, progress (JSON of job::Progress), prefix
+-- KEYS: job, events
+-- ARGV: id, lease, progress (JSON of job::Progress)
 -- Returns 'ok' or 'lost'.
 local job, id, lease = KEYS[1], ARGV[1], ARGV[2]
 local f = redis.call('HMGET', job, 'state', 'lease')
@@ -9,5 +9,5 @@ if f[1] ~= 'active' or f[2] ~= lease then
   return 'lost'
 end
 redis.call('HSET', job, 'progress', ARGV[3])
-emit(ARGV[4], id, 'progress')
+emit(KEYS[2], id, 'progress')
 return 'ok'

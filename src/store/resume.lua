@@ -1,5 +1,6 @@
--- Resumes a paused queue and wakes an idle worker, which otherwise would sleep until its next
--- poll. KEYS: paused, notify. Returns 1 if the queue was paused.
+-- Resumes a paused queue and wakes its idle workers, which otherwise would not look at it
+-- until their next safety-net fetch. KEYS: paused. ARGV: signal channel.
+-- Returns 1 if the queue was paused.
 local was = redis.call('DEL', KEYS[1])
-wake(KEYS[2])
+wake(ARGV[1])
 return was

@@ -1,28 +1,29 @@
 -- Everything `jobq stats` shows about one queue, read in one round trip (read-only).
--- KEYS: queued, scheduled, active, dead, completed, cancelled, paused, stats
--- ARGV: prefix, day fields (e.g. 'processed:2026-11-22') ...
+-- KEYS: queued, scheduled, active, dead, completed, cancelled, paused, stats, ranked, waiting
+-- ARGV: counter fields (e.g. 'processed', 'processed:2026-11-22') (e.g. 'processed:2026-11-22') ...
+-- (numbered jobs in `ranked` count as queued; the latency looks at the plain list only)
 -- Returns { paused, list_len, stale, scheduled, active, dead, completed, cancelled,
---           completed_last_minute, oldest_queued_ms (-1: none), now_ms, {counter values...} }
-local prefix = ARGV[1]
+--           completed_last_minute, oldest_queued_ms (-1: none), now_ms, {counter values...},
+--           waiting }
 local now = now_ms()
 local stale = tonumber(redis.call('HGET', KEYS[8], 'stale') or '0')
 local oldest = -1
 -- The oldest queued job is at the tail; cancelled leftovers there are skipped (bounded look).
 local tail = redis.call('LRANGE', KEYS[1], -100, -1)
 for i = #tail, 1, -1 do
-  local f = redis.call('HMGET', job_key(prefix, tail[i]), 'state', 'scheduled_ms', 'created_ms')
+  local f = redis.call('HMGET', job_key(tail[i]), 'state', 'scheduled_ms', 'created_ms')
   if f[1] == 'queued' then
     oldest = tonumber(f[2] or f[3] or now)
     break
   end
 end
 local counters = {}
-for i = 2, #ARGV do
+for i = 1, #ARGV do
   counters[#counters + 1] = tonumber(redis.call('HGET', KEYS[8], ARGV[i]) or '0')
 end
 return {
   redis.call('EXISTS', KEYS[7]),
-  redis.call('LLEN', KEYS[1]),
+  redis.call('LLEN', KEYS[1]) + redis.call('ZCARD', KEYS[9]),
   stale,
   redis.call('ZCARD', KEYS[2]),
   redis.call('ZCARD', KEYS[3]),
@@ -33,4 +34,5 @@ return {
   oldest,
   now,
   counters,
+  redis.call('ZCARD', KEYS[10]),
 }

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use redis::Value;
 use serde::{Deserialize, Serialize};
 
+use super::ops::CANCELLED_RETENTION;
 use super::scripts::SCRIPTS;
 use super::Store;
 use crate::error::{Error, Result};
@@ -16,9 +17,12 @@ use crate::job::{LeasedJob, MAX_ERRORS_KEPT};
 #[derive(Debug, Default)]
 pub struct Fetched {
     pub jobs: Vec<LeasedJob>,
-    /// When fewer jobs than asked came back: time until the next scheduled job is due.
+    /// When fewer jobs than asked came back: time until the queue is worth fetching again
+    /// (its next scheduled job is due, or its limit lets more start).
     pub next_due: Option<Duration>,
     pub paused: bool,
+    /// The queue's limit (`jobq limit`) holds back work it has: it is not empty.
+    pub held: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +31,17 @@ pub enum LeaseStatus {
     /// An operator asked to cancel the job.
     Cancel,
     /// Another worker owns the job now (or it was recovered): stop and report nothing.
+    Lost,
+}
+
+/// Where [`Store::release`] put a job.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Released {
+    Queued,
+    Scheduled {
+        due: DateTime<Utc>,
+    },
+    /// The lease was gone (cancelled or recovered meanwhile).
     Lost,
 }
 
@@ -45,14 +60,39 @@ pub struct WorkerInfo {
     pub pid: u32,
     pub queues: Vec<String>,
     pub concurrency: usize,
+    /// Job types it has a handler for; `*` for any (`--exec`, library workers). Records of
+    /// workers that did not say are taken as `*`.
+    #[serde(default = "any_type")]
+    pub types: Vec<String>,
     pub started_at: DateTime<Utc>,
     pub heartbeat_at: DateTime<Utc>,
     /// Ids of the jobs it is running.
     pub jobs: Vec<String>,
 }
 
+fn any_type() -> Vec<String> {
+    vec![crate::worker::ANY_TYPE.to_string()]
+}
+
+impl WorkerInfo {
+    /// Whether this worker takes jobs of `job_type` from `queue`.
+    pub fn runs(&self, queue: &str, job_type: &str) -> bool {
+        self.queues.iter().any(|q| q == queue)
+            && self
+                .types
+                .iter()
+                .any(|t| t == job_type || t == crate::worker::ANY_TYPE)
+    }
+}
+
 /// Recoveries after which a job that keeps killing its workers is declared dead.
 pub const MAX_RECOVERIES: u32 = 3;
+
+/// How often a queue's lease-recovery pass is due: the lease renewal rhythm, so a crashed
+/// worker's jobs return within 4/3 of a lease of its last renewal once anyone fetches.
+pub fn recovery_period(lease: Duration) -> Duration {
+    lease / 3
+}
 
 fn today() -> String {
     Utc::now().format("%Y-%m-%d").to_string()
@@ -87,9 +127,10 @@ impl Store {
         let qk = self.keys().queue(queue);
         let fetch_id = ulid::Ulid::new().to_string();
         let mut calls = 0;
+        let day = today();
         let reply: Vec<Value> = self
             .run(|mut conn| {
-                let (qk, fetch_id) = (&qk, &fetch_id);
+                let (qk, fetch_id, day) = (&qk, &fetch_id, &day);
                 calls += 1;
                 let retry = if calls > 1 { "1" } else { "0" };
                 async move {
@@ -98,23 +139,44 @@ impl Store {
                         .key(qk.queued())
                         .key(qk.scheduled())
                         .key(qk.active())
-                        .key(qk.notify())
                         .key(qk.paused())
                         .key(qk.fetched(worker))
-                        .arg(qk.prefix())
+                        .key(qk.recovery())
+                        .key(qk.dead())
+                        .key(qk.cancelled())
+                        .key(qk.stats())
+                        .key(qk.events())
+                        .key(qk.limit())
+                        .key(qk.limit_state())
+                        .key(qk.ranked())
+                        .key(qk.ranked_on())
+                        .key(qk.expiring())
+                        .key(qk.waiting())
                         .arg(max)
                         .arg(worker)
                         .arg(lease.as_millis() as u64)
                         .arg(fetch_id)
                         .arg(retry)
+                        .arg(qk.signal())
+                        .arg(recovery_period(lease).as_millis() as u64)
+                        .arg(MAX_RECOVERIES)
+                        .arg(day)
+                        .arg(MAX_ERRORS_KEPT)
+                        .arg(CANCELLED_RETENTION.as_millis() as u64)
                         .invoke_async(&mut conn)
                         .await
                 }
             })
             .await?;
         let mut items = reply.into_iter();
-        let wait: i64 = items
-            .next()
+        let first = items.next();
+        // `{ wait }` instead of `wait`: the queue's limit holds back work it has.
+        let held = matches!(first, Some(Value::Array(_)));
+        let first = match first {
+            Some(Value::Array(mut v)) if !v.is_empty() => Some(v.remove(0)),
+            other => other,
+        };
+        let wait: i64 = first
             .map(redis::from_redis_value)
             .transpose()
             .map_err(|e| Error::Redis(format!("unexpected fetch reply: {e}")))?
@@ -123,12 +185,14 @@ impl Store {
         Ok(Fetched {
             next_due: (wait >= 0 && jobs.len() < max).then(|| Duration::from_millis(wait as u64)),
             paused: wait == -2,
+            held,
             jobs,
         })
     }
 
     /// Marks a job completed, if `job.lease` still holds it. Returns false when the lease
-    /// was lost (the job was recovered and belongs to someone else now).
+    /// was lost (the job was recovered and belongs to someone else now). Jobs waiting for it
+    /// (`enqueue --after`) are released before this returns.
     pub async fn complete(&self, job: &LeasedJob, result: &str, retention: Duration) -> Result<bool> {
         let qk = self.keys().queue(&job.queue);
         let reply: String = self
@@ -141,18 +205,38 @@ impl Store {
                         .key(qk.active())
                         .key(qk.completed())
                         .key(qk.stats())
+                        .key(qk.events())
+                        .key(qk.limit_state())
                         .arg(&job.id)
                         .arg(&job.lease)
                         .arg(result)
                         .arg(retention.as_millis() as u64)
-                        .arg(qk.prefix())
                         .arg(today())
+                        .arg(qk.signal())
                         .invoke_async(&mut conn)
                         .await
                 }
             })
             .await?;
-        Ok(reply == "ok")
+        if reply == "release" {
+            self.release_dependents_soon(&job.queue).await;
+        }
+        Ok(reply == "ok" || reply == "release")
+    }
+
+    /// Applies the releases a transition just left in `queue`'s outbox. They are recorded
+    /// already: if this fails (or the process dies first) the queue's next recovery pass
+    /// announces them and a worker applies them (deps.lua), so the error is not the caller's.
+    pub(super) async fn release_dependents_soon(&self, queue: &str) {
+        if let Err(e) = self.release_dependents(queue).await {
+            crate::log::log(
+                crate::log::Level::Warn,
+                crate::log::Ctx::queue(queue),
+                format_args!(
+                    "could not release the dependent jobs of queue {queue} yet ({e}); the queue's next recovery pass retries"
+                ),
+            );
+        }
     }
 
     /// Records a failed attempt: schedules a retry after `backoff`, or moves the job to the
@@ -165,7 +249,7 @@ impl Store {
         permanent: bool,
     ) -> Result<FailOutcome> {
         let qk = self.keys().queue(&job.queue);
-        let reply: (String, Option<i64>) = self
+        let reply: (String, Option<i64>, bool) = self
             .run(|mut conn| {
                 let qk = &qk;
                 async move {
@@ -176,15 +260,17 @@ impl Store {
                         .key(qk.scheduled())
                         .key(qk.dead())
                         .key(qk.stats())
-                        .key(qk.notify())
+                        .key(qk.events())
+                        .key(qk.limit_state())
                         .arg(&job.id)
                         .arg(&job.lease)
                         .arg(error)
                         .arg(backoff.as_millis() as u64)
                         .arg(if permanent { "1" } else { "0" })
-                        .arg(qk.prefix())
                         .arg(today())
                         .arg(MAX_ERRORS_KEPT)
+                        .arg(qk.signal())
+                        .arg(crate::summary::error_summary(error))
                         .invoke_async(&mut conn)
                         .await?;
                     let mut it = v.into_iter();
@@ -194,10 +280,14 @@ impl Store {
                         .transpose()?
                         .unwrap_or_default();
                     let due: Option<i64> = it.next().map(redis::from_redis_value).transpose()?;
-                    Ok((state, due))
+                    let release = it.next().is_some();
+                    Ok((state, due, release))
                 }
             })
             .await?;
+        if reply.2 {
+            self.release_dependents_soon(&job.queue).await;
+        }
         Ok(match reply.0.as_str() {
             "scheduled" => FailOutcome::Retry {
                 due: reply
@@ -224,9 +314,9 @@ impl Store {
                 let qk = &qk;
                 async move {
                     let mut inv = SCRIPTS.renew.key(qk.active());
-                    inv.arg(qk.prefix()).arg(lease.as_millis() as u64);
+                    inv.arg(lease.as_millis() as u64);
                     for (id, token) in jobs {
-                        inv.arg(id).arg(token);
+                        inv.key(qk.job(id)).arg(id).arg(token);
                     }
                     inv.invoke_async(&mut conn).await
                 }
@@ -254,10 +344,12 @@ impl Store {
                         .key(qk.job(&job.id))
                         .key(qk.active())
                         .key(qk.queued())
-                        .key(qk.notify())
+                        .key(qk.events())
+                        .key(qk.ranked())
+                        .key(qk.ranked_on())
                         .arg(&job.id)
                         .arg(&job.lease)
-                        .arg(qk.prefix())
+                        .arg(qk.signal())
                         .invoke_async(&mut conn)
                         .await
                 }
@@ -266,129 +358,133 @@ impl Store {
         Ok(reply == "ok")
     }
 
-    /// Returns jobs with expired leases to their queue (or the DLQ); returns how many.
-    pub async fn recover(&self, queue: &str) -> Result<u64> {
+    /// Puts back a job this worker has no handler for, without charging the attempt: with a
+    /// zero `base` to the back of its queue, otherwise to be due again after `base` doubled per
+    /// earlier release of the job (at most `max`). `reason` is the event's text.
+    pub async fn release(
+        &self,
+        job: &LeasedJob,
+        base: Duration,
+        max: Duration,
+        reason: &str,
+    ) -> Result<Released> {
+        let qk = self.keys().queue(&job.queue);
+        let (state, due): (String, i64) = self
+            .run(|mut conn| {
+                let qk = &qk;
+                async move {
+                    SCRIPTS
+                        .release
+                        .key(qk.job(&job.id))
+                        .key(qk.active())
+                        .key(qk.queued())
+                        .key(qk.scheduled())
+                        .key(qk.events())
+                        .key(qk.limit_state())
+                        .key(qk.ranked())
+                        .key(qk.ranked_on())
+                        .arg(&job.id)
+                        .arg(&job.lease)
+                        .arg(base.as_millis() as u64)
+                        .arg(max.as_millis() as u64)
+                        .arg(reason)
+                        .arg(qk.signal())
+                        .invoke_async(&mut conn)
+                        .await
+                }
+            })
+            .await?;
+        Ok(match state.as_str() {
+            "queued" => Released::Queued,
+            "scheduled" => Released::Scheduled {
+                due: crate::job::millis_to_time(due).unwrap_or_else(Utc::now),
+            },
+            _ => Released::Lost,
+        })
+    }
+
+    /// Runs a lease-recovery pass of `queue` now: returns jobs with expired leases to their
+    /// queue (or the DLQ), and how many. Workers need not call it: their fetches run the pass
+    /// whenever it is due (see fetch.lua).
+    pub async fn recover(&self, queue: &str, lease: Duration) -> Result<u64> {
         let qk = self.keys().queue(queue);
+        let recovered: u64 = self
+            .run(|mut conn| {
+                let qk = &qk;
+                async move {
+                    SCRIPTS
+                        .recover
+                        .key(qk.active())
+                        .key(qk.queued())
+                        .key(qk.dead())
+                        .key(qk.cancelled())
+                        .key(qk.stats())
+                        .key(qk.events())
+                        .key(qk.recovery())
+                        .key(qk.ranked())
+                        .key(qk.ranked_on())
+                        .key(qk.scheduled())
+                        .key(qk.expiring())
+                        .key(qk.waiting())
+                        .arg(MAX_RECOVERIES)
+                        .arg(today())
+                        .arg(MAX_ERRORS_KEPT)
+                        .arg(qk.signal())
+                        .arg(recovery_period(lease).as_millis() as u64)
+                        .arg(CANCELLED_RETENTION.as_millis() as u64)
+                        .invoke_async(&mut conn)
+                        .await
+                }
+            })
+            .await?;
+        // Jobs that ended in the pass (or an earlier, interrupted release) may have left
+        // releases for their dependents.
+        self.release_dependents(queue).await?;
+        Ok(recovered)
+    }
+
+    /// Records that `info.id` is alive (the record expires after `ttl` without a heartbeat),
+    /// prunes the registry entries of workers whose record expired, and returns the dataset's
+    /// epoch id (created if missing). Workers compare it across heartbeats to notice a Redis
+    /// that restarted without persistence (every job in it is gone). `register` adds the
+    /// worker's queues to the queues set (first beat; a new epoch does it by itself).
+    pub async fn heartbeat_worker(&self, info: &WorkerInfo, ttl: Duration, register: bool) -> Result<String> {
+        let k = self.keys();
+        let json = serde_json::to_string(info).map_err(|e| Error::Io(e.to_string()))?;
+        let fresh = ulid::Ulid::new().to_string();
+        let record = k.worker(&info.id);
         self.run(|mut conn| {
-            let qk = &qk;
+            let (json, fresh, record) = (&json, &fresh, &record);
             async move {
-                SCRIPTS
-                    .recover
-                    .key(qk.active())
-                    .key(qk.queued())
-                    .key(qk.dead())
-                    .key(qk.stats())
-                    .key(qk.notify())
-                    .arg(qk.prefix())
-                    .arg(MAX_RECOVERIES)
-                    .arg(today())
-                    .arg(MAX_ERRORS_KEPT)
-                    .invoke_async(&mut conn)
-                    .await
+                let mut inv = SCRIPTS.heartbeat.key(record);
+                inv.key(k.workers()).key(k.epoch()).key(k.queues());
+                inv.arg(json)
+                    .arg(ttl.as_millis() as u64)
+                    .arg(&info.id)
+                    .arg(fresh)
+                    .arg(if register { "1" } else { "0" })
+                    .arg(&info.queues);
+                inv.invoke_async(&mut conn).await
             }
         })
         .await
     }
 
-    /// Records that `info.id` is alive; the record expires after `ttl` without a heartbeat.
-    pub async fn heartbeat_worker(&self, info: &WorkerInfo, ttl: Duration) -> Result<()> {
-        let key = self.keys().worker(&info.id);
-        let json = serde_json::to_string(info).map_err(|e| Error::Io(e.to_string()))?;
-        let mut pipe = redis::pipe();
-        pipe.cmd("SET")
-            .arg(&key)
-            .arg(json)
-            .arg("PX")
-            .arg(ttl.as_millis() as u64)
-            .ignore()
-            .cmd("ZADD")
-            .arg(self.keys().workers())
-            .arg(info.heartbeat_at.timestamp_millis())
-            .arg(&info.id)
-            .ignore()
-            .cmd("SADD")
-            .arg(self.keys().queues())
-            .arg(&info.queues)
-            .ignore();
-        self.run(|mut conn| {
-            let pipe = &pipe;
-            async move { pipe.query_async::<()>(&mut conn).await }
-        })
-        .await
-    }
-
-    /// The dataset's epoch id, created if missing. Workers compare it across heartbeats to
-    /// notice a Redis that restarted without persistence (every job in it is gone).
-    pub async fn epoch(&self) -> Result<String> {
-        let mut pipe = redis::pipe();
-        pipe.cmd("SET")
-            .arg(self.keys().epoch())
-            .arg(ulid::Ulid::new().to_string())
-            .arg("NX")
-            .ignore()
-            .cmd("GET")
-            .arg(self.keys().epoch());
-        self.run(|mut conn| {
-            let pipe = &pipe;
-            async move { pipe.query_async::<(String,)>(&mut conn).await.map(|r| r.0) }
-        })
-        .await
-    }
-
+    /// Removes a worker's registry entry and record (one MULTI on the `{ns}` slot).
     pub async fn unregister_worker(&self, id: &str) -> Result<()> {
         let mut pipe = redis::pipe();
-        pipe.cmd("DEL")
-            .arg(self.keys().worker(id))
-            .ignore()
+        pipe.atomic()
             .cmd("ZREM")
             .arg(self.keys().workers())
             .arg(id)
+            .ignore()
+            .cmd("DEL")
+            .arg(self.keys().worker(id))
             .ignore();
         self.run(|mut conn| {
             let pipe = &pipe;
             async move { pipe.query_async::<()>(&mut conn).await }
         })
         .await
-    }
-
-    /// Waits on the queues' wake-up lists (one blocking connection, strict order is kept by
-    /// the caller, which always fetches from the first queue first). Returns early when woken,
-    /// with `true`; `false` means the timeout passed without a wake-up.
-    pub async fn wait_for_work(
-        &self,
-        conn: &mut redis::aio::MultiplexedConnection,
-        queues: &[String],
-        timeout: Duration,
-    ) -> redis::RedisResult<bool> {
-        let keys: Vec<String> = queues.iter().map(|q| self.keys().queue(q).notify()).collect();
-        let secs = timeout.as_secs_f64().max(0.001);
-        let mut cmd = redis::cmd("BLPOP");
-        cmd.arg(&keys).arg(format!("{secs:.3}"));
-        // Guard against a silently dead connection: the response timeout is off for this one.
-        match tokio::time::timeout(timeout + Duration::from_secs(5), cmd.query_async::<Value>(conn)).await {
-            Ok(r) => r.map(|v| v != Value::Nil),
-            Err(_) => Err(redis::RedisError::from(std::io::Error::new(
-                std::io::ErrorKind::TimedOut,
-                "blocking wait did not return",
-            ))),
-        }
-    }
-}
-
-impl Store {
-    /// Which of `queues` have leased jobs at all (one ZCARD each, pipelined): an idle worker
-    /// runs the recovery script only where there is something that could have expired.
-    pub async fn queues_with_active(&self, queues: &[String]) -> Result<Vec<bool>> {
-        let mut pipe = redis::pipe();
-        for q in queues {
-            pipe.cmd("ZCARD").arg(self.keys().queue(q).active());
-        }
-        let counts: Vec<u64> = self
-            .run(|mut conn| {
-                let pipe = &pipe;
-                async move { pipe.query_async(&mut conn).await }
-            })
-            .await?;
-        Ok(counts.into_iter().map(|n| n > 0).collect())
     }
 }

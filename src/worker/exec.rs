@@ -6,15 +6,18 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;
-use std::process::Stdio;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
-use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWriteExt};
-use tokio::process::{Child, Command};
+use tokio::io::AsyncWriteExt;
+use tokio::process::Child;
 
 use super::handler::{BoxFuture, Control, Handler, Outcome};
+use super::process::{
+    capture, command, log_stderr, terminate, with_tail, HandlerSpec, MAX_RESULT_BYTES, PIPE_DRAIN,
+};
+use super::supervise::Registered;
 use crate::duration;
 use crate::error::{Error, Result};
 use crate::job::{LeasedJob, MAX_ERROR_BYTES};
@@ -22,39 +25,8 @@ use crate::progress::{self, ProgressReporter, PROGRESS_FD};
 
 /// Exit code with which a handler says "do not retry this job".
 pub const EXIT_PERMANENT: i32 = 100;
-/// Stdout kept as the job's result; the rest is read and dropped.
-pub const MAX_RESULT_BYTES: usize = 1024 * 1024;
-/// How long output pipes may stay open after the handler exits (a background child holding them).
-const PIPE_DRAIN: Duration = Duration::from_secs(1);
 /// Longest progress line read; the rest of a longer line is read as the next one.
 const MAX_LINE: u64 = 4096;
-
-/// One handler: the program with its arguments, and its options.
-#[derive(Debug, Clone, PartialEq)]
-pub struct HandlerSpec {
-    pub argv: Vec<String>,
-    pub timeout: Option<Duration>,
-    pub env: Vec<(String, String)>,
-    /// One long-lived process per concurrency slot, fed jobs as JSON lines (persistent.rs).
-    pub persistent: bool,
-}
-
-impl HandlerSpec {
-    /// Splits `command` like a POSIX shell would (quotes, escapes), without running a shell.
-    pub fn parse(command: &str) -> Result<HandlerSpec> {
-        let argv = shlex::split(command).filter(|a| !a.is_empty()).ok_or_else(|| {
-            Error::invalid(format!(
-                "handler command {command:?} is empty or has unbalanced quotes"
-            ))
-        })?;
-        Ok(HandlerSpec {
-            argv,
-            timeout: None,
-            env: Vec::new(),
-            persistent: false,
-        })
-    }
-}
 
 /// Runs external programs chosen by job type, with an optional fallback for any type.
 #[derive(Debug, Clone, Default)]
@@ -67,17 +39,29 @@ pub struct ExecHandler {
     pub kill_grace: Duration,
     /// Idle processes of persistent handlers, by job type.
     pub pools: Arc<super::persistent::Pools>,
+    /// Commands run after a job's outcome is recorded (hooks.rs).
+    pub hooks: Arc<super::hooks::Hooks>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileEntry {
-    command: String,
+    /// Optional: a type may have only hooks (its handler coming from `--exec`).
+    command: Option<String>,
     timeout: Option<String>,
     #[serde(default)]
     env: HashMap<String, String>,
     #[serde(default)]
     persistent: bool,
+    // Read by hooks.rs (`load_hooks_file`); named here so unknown keys are still refused.
+    #[serde(rename = "on_success")]
+    _on_success: Option<String>,
+    #[serde(rename = "on_failure")]
+    _on_failure: Option<String>,
+    #[serde(rename = "on_dead")]
+    _on_dead: Option<String>,
+    #[serde(rename = "hook_timeout")]
+    _hook_timeout: Option<String>,
 }
 
 /// Reads a handlers file (TOML): one table per job type.
@@ -102,7 +86,16 @@ pub fn load_handlers_file(path: &Path) -> Result<HashMap<String, HandlerSpec>> {
     let mut out = HashMap::new();
     for (job_type, entry) in entries {
         crate::job::validate_name("type", &job_type)?;
-        let mut spec = HandlerSpec::parse(&entry.command)?;
+        let Some(command) = entry.command else {
+            if entry._on_success.is_none() && entry._on_failure.is_none() && entry._on_dead.is_none() {
+                return Err(Error::invalid(format!(
+                    "handlers file {}, [{job_type}]: missing `command` (or a hook: on_success, on_failure, on_dead)",
+                    path.display()
+                )));
+            }
+            continue;
+        };
+        let mut spec = HandlerSpec::parse(&command)?;
         spec.timeout = entry
             .timeout
             .map(|t| duration::parse(&t))
@@ -121,6 +114,19 @@ pub fn load_handlers_file(path: &Path) -> Result<HashMap<String, HandlerSpec>> {
 }
 
 impl Handler for ExecHandler {
+    fn types(&self) -> Vec<String> {
+        let mut types: Vec<String> = self.by_type.keys().cloned().collect();
+        types.sort();
+        if self.fallback.is_some() {
+            types.push(super::handler::ANY_TYPE.to_string());
+        }
+        types
+    }
+
+    fn handles(&self, job_type: &str) -> bool {
+        self.fallback.is_some() || self.by_type.contains_key(job_type)
+    }
+
     fn handle(&self, job: LeasedJob, control: Control) -> BoxFuture {
         let (pool, spec) = match self.by_type.get(&job.job_type) {
             Some(spec) => (job.job_type.clone(), Some(spec)),
@@ -144,6 +150,10 @@ impl Handler for ExecHandler {
         }
         Box::pin(async move { run(&spec, &job, timeout, grace, control).await })
     }
+
+    fn hooks(&self) -> Option<&super::hooks::Hooks> {
+        Some(&self.hooks)
+    }
 }
 
 async fn run(
@@ -157,6 +167,8 @@ async fn run(
         Ok(spawned) => spawned,
         Err(e) => return Outcome::failed(format!("cannot start handler `{}`: {e}", spec.argv[0])),
     };
+    // Until the end of this attempt, the reaper kills the handler's group if the worker dies.
+    let _registered = Registered::new(child.id());
     let progress = read_progress(progress_pipe, control.progress.clone());
     let pid = child.id().map(|p| p as i32);
     let stdin = child.stdin.take();
@@ -200,7 +212,10 @@ async fn run(
     // The last progress line must be parsed before the outcome is recorded.
     let _ = tokio::time::timeout(PIPE_DRAIN, progress).await;
     match status {
-        Ok(s) if s.success() => Outcome::Completed(result_json(&out)),
+        Ok(s) if s.success() => {
+            log_stderr(job, &err);
+            Outcome::Completed(result_json(&out))
+        }
         Ok(s) => {
             use std::os::unix::process::ExitStatusExt;
             let (what, permanent) = match (s.code(), s.signal()) {
@@ -258,29 +273,6 @@ fn spawn(spec: &HandlerSpec, job: &LeasedJob) -> std::io::Result<(Child, File)> 
     Ok((child, File::from(read)))
 }
 
-/// The handler's command with piped stdio, its own process group and death with the worker.
-pub(super) fn command(spec: &HandlerSpec) -> Command {
-    let mut cmd = Command::new(&spec.argv[0]);
-    cmd.args(&spec.argv[1..])
-        .envs(spec.env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        // Own process group, so a timeout or cancel can stop everything the handler started.
-        .process_group(0)
-        .kill_on_drop(true);
-    #[cfg(target_os = "linux")]
-    // SAFETY: prctl is async-signal-safe. If the worker is SIGKILLed, its handler dies with it
-    // instead of running on while the recovered job runs again elsewhere.
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            Ok(())
-        });
-    }
-    cmd
-}
-
 fn progress_pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
     let mut fds = [0; 2];
     // SAFETY: pipe2 fills two new descriptors, which we own from here on.
@@ -312,83 +304,6 @@ fn read_progress(pipe: File, reporter: ProgressReporter) -> tokio::sync::oneshot
     finished
 }
 
-/// SIGTERM to the handler's process group, SIGKILL after `grace` (or at once on `kill`).
-pub(super) async fn terminate(child: &mut Child, pid: Option<i32>, grace: Duration, control: &Control) {
-    let Some(pgid) = pid else { return };
-    signal_group(pgid, libc::SIGTERM);
-    tokio::select! {
-        _ = child.wait() => {}
-        _ = tokio::time::sleep(grace) => {}
-        _ = control.kill.cancelled() => {}
-    }
-    // Also reaps anything the handler left running in its group.
-    signal_group(pgid, libc::SIGKILL);
-    let _ = child.wait().await;
-}
-
-fn signal_group(pgid: i32, sig: i32) {
-    // SAFETY: plain syscall; a group that is already gone yields ESRCH, which is fine.
-    unsafe {
-        libc::kill(-pgid, sig);
-    }
-}
-
-/// Reads a pipe in the background, keeping the first (or last, `tail`) `cap` bytes.
-pub(super) struct Capture {
-    buf: Arc<Mutex<Vec<u8>>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-pub(super) fn capture<R: AsyncRead + Unpin + Send + 'static>(
-    pipe: Option<R>,
-    cap: usize,
-    tail: bool,
-) -> Capture {
-    let buf = Arc::new(Mutex::new(Vec::new()));
-    let shared = buf.clone();
-    let task = tokio::spawn(async move {
-        let Some(mut pipe) = pipe else { return };
-        let mut chunk = vec![0u8; 16 * 1024];
-        while let Ok(n) = pipe.read(&mut chunk).await {
-            if n == 0 {
-                break;
-            }
-            let mut b = shared.lock().unwrap();
-            if tail {
-                b.extend_from_slice(&chunk[..n]);
-                let excess = b.len().saturating_sub(cap);
-                b.drain(..excess);
-            } else {
-                let room = cap.saturating_sub(b.len());
-                b.extend_from_slice(&chunk[..n.min(room)]);
-            }
-        }
-    });
-    Capture { buf, task }
-}
-
-impl Capture {
-    /// What was read so far (the pipe stays open: a persistent handler's stderr).
-    pub(super) fn snapshot(&self) -> String {
-        String::from_utf8_lossy(&self.buf.lock().unwrap()).into_owned()
-    }
-
-    /// Forgets what was read so far, so the next snapshot holds only newer output.
-    pub(super) fn clear(&self) {
-        self.buf.lock().unwrap().clear();
-    }
-
-    /// Waits briefly for the pipe to close, then returns what was read.
-    pub(super) async fn finish(self) -> String {
-        let mut task = self.task;
-        if tokio::time::timeout(PIPE_DRAIN, &mut task).await.is_err() {
-            task.abort();
-        }
-        let bytes = std::mem::take(&mut *self.buf.lock().unwrap());
-        String::from_utf8_lossy(&bytes).into_owned()
-    }
-}
-
 /// Stdout becomes the result: as JSON when it parses, else as a JSON string; empty is `null`.
 fn result_json(stdout: &str) -> String {
     let trimmed = stdout.trim();
@@ -398,15 +313,6 @@ fn result_json(stdout: &str) -> String {
     match serde_json::from_str::<serde_json::Value>(trimmed) {
         Ok(v) => v.to_string(),
         Err(_) => serde_json::Value::String(trimmed.to_string()).to_string(),
-    }
-}
-
-pub(super) fn with_tail(what: String, stderr: &str) -> String {
-    let tail = stderr.trim();
-    if tail.is_empty() {
-        what
-    } else {
-        format!("{what}: {tail}")
     }
 }
 

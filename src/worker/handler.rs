@@ -4,10 +4,8 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use tokio_util::sync::CancellationToken;
-
+pub use super::control::Control;
 use crate::job::LeasedJob;
-use crate::progress::ProgressReporter;
 
 /// How one attempt ended, from the handler's point of view.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,24 +25,30 @@ impl Outcome {
     }
 }
 
-/// Signals from the worker to a running handler.
-#[derive(Debug, Clone, Default)]
-pub struct Control {
-    /// Stop soon (timeout-like: SIGTERM, then SIGKILL after the grace period): the worker lost
-    /// the lease, the job was cancelled, or the worker is shutting down.
-    pub stop: CancellationToken,
-    /// Stop now (SIGKILL): a second Ctrl-C.
-    pub kill: CancellationToken,
-    /// Report progress here (`control.progress.steps(40, 100, "writing chunk 40")`); the
-    /// worker stores the latest value, coalesced (README "Progress and events").
-    pub progress: ProgressReporter,
-}
-
 pub type BoxFuture = Pin<Box<dyn Future<Output = Outcome> + Send + 'static>>;
 
 pub trait Handler: Send + Sync + 'static {
     fn handle(&self, job: LeasedJob, control: Control) -> BoxFuture;
+
+    /// The job types this handler runs, advertised in the worker's record; `*` means any.
+    fn types(&self) -> Vec<String> {
+        vec![ANY_TYPE.to_string()]
+    }
+
+    /// Whether it runs jobs of `job_type`. A worker puts a job it cannot run back without
+    /// charging the attempt (README "Job types no worker handles").
+    fn handles(&self, _job_type: &str) -> bool {
+        true
+    }
+
+    /// Commands to run after outcomes are recorded (`on_success`, ...; see hooks.rs).
+    fn hooks(&self) -> Option<&super::hooks::Hooks> {
+        None
+    }
 }
+
+/// In a worker's advertised types: it runs jobs of every type (`--exec`, library closures).
+pub const ANY_TYPE: &str = "*";
 
 /// Any `Fn(LeasedJob, Control) -> impl Future<Output = Outcome>` is a handler.
 impl<F, Fut> Handler for F

@@ -1,43 +1,68 @@
 //! The worker: fetch loop, lease heartbeat, handler execution and graceful shutdown.
 
 mod backoff;
+mod control;
 mod exec;
+mod fence;
+mod fetch;
 mod handler;
+mod hooks;
+mod outbox;
 mod persistent;
+mod process;
+mod program;
 mod progress;
+mod release;
+mod supervise;
+mod weights;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
-use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 pub use backoff::Backoff;
-pub use exec::{load_handlers_file, ExecHandler, HandlerSpec, EXIT_PERMANENT, MAX_RESULT_BYTES};
-pub use handler::{BoxFuture, Control, Handler, Outcome};
+pub use exec::{load_handlers_file, ExecHandler, EXIT_PERMANENT};
+pub use handler::{BoxFuture, Control, Handler, Outcome, ANY_TYPE};
+pub use hooks::{load_hooks_file, HookEvent, Hooks, TypeHooks};
+pub use process::{HandlerSpec, MAX_RESULT_BYTES};
+pub use weights::parse_queues;
 
 use crate::error::Result;
 use crate::job::LeasedJob;
+use crate::log::{Ctx, Level};
 use crate::store::{FailOutcome, LeaseStatus, Store, WorkerInfo};
+
+/// Jobs a worker runs at the same time unless told otherwise: `WorkerConfig::default()` and
+/// `jobq worker --concurrency` share it. Four keeps a worker busy while one job's outcome is
+/// being recorded (a one-slot worker waits a round trip between jobs) without leasing more than
+/// a handful of jobs to one process.
+pub const DEFAULT_CONCURRENCY: usize = 4;
 
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
-    /// Queues in strict priority order: a job in an earlier queue always goes first.
+    /// Queues in strict priority order: a job in an earlier queue always goes first...
     pub queues: Vec<String>,
+    /// ...unless they have weights (one per queue; a list of another length is ignored, as
+    /// [`parse_queues`] never makes one): then free slots are shared among the
+    /// queues with work in proportion to their weights (weights.rs).
+    pub weights: Option<Vec<u32>>,
+    /// Jobs run at the same time; [`DEFAULT_CONCURRENCY`] by default.
     pub concurrency: usize,
     /// How long a job stays leased without a heartbeat; renewed every third of it.
     pub lease: Duration,
     /// On SIGINT/SIGTERM: how long running jobs may take to finish before being requeued.
     pub shutdown_timeout: Duration,
-    /// Exit once the queues are empty and nothing is running.
+    /// Exit once the queues are empty (work a limit holds back is waited for) and nothing is running.
     pub burst: bool,
     pub backoff: Backoff,
     /// How long completed jobs stay readable.
     pub retention: Duration,
-    /// Log each completed job on stderr (failures are always logged). Off for high-rate
-    /// library workers and the bench, where one stderr line per job costs more than the job.
+    /// Log each completed job at info level; otherwise only at debug (`--log-level debug`).
+    /// Off by default: at high rates one stderr line per job costs more than the job (issue 9).
     pub log_completed: bool,
 }
 
@@ -45,13 +70,14 @@ impl Default for WorkerConfig {
     fn default() -> Self {
         WorkerConfig {
             queues: vec!["high".into(), "normal".into(), "low".into()],
-            concurrency: 1,
+            weights: None,
+            concurrency: DEFAULT_CONCURRENCY,
             lease: Duration::from_secs(15),
             shutdown_timeout: Duration::from_secs(30),
             burst: false,
             backoff: Backoff::default(),
             retention: Duration::from_secs(24 * 3600),
-            log_completed: true,
+            log_completed: false,
         }
     }
 }
@@ -64,19 +90,27 @@ pub struct Shutdown {
 }
 
 impl Shutdown {
-    /// Listens for SIGINT and SIGTERM: the first signal drains, the second forces.
+    /// Listens for SIGINT, SIGTERM and SIGHUP: the first signal drains, the second forces.
+    /// SIGHUP (the SSH session or terminal closed) is a request to stop like SIGTERM, not a
+    /// crash: running jobs get the shutdown timeout, then go back to their queue uncharged.
     pub fn on_signals() -> std::io::Result<Shutdown> {
         use tokio::signal::unix::{signal, SignalKind};
         let shutdown = Shutdown::default();
         let mut int = signal(SignalKind::interrupt())?;
         let mut term = signal(SignalKind::terminate())?;
+        let mut hup = signal(SignalKind::hangup())?;
         let s = shutdown.clone();
         tokio::spawn(async move {
-            for token in [&s.drain, &s.force] {
-                tokio::select! {
-                    _ = int.recv() => {}
-                    _ = term.recv() => {}
-                }
+            for (token, what) in [
+                (&s.drain, "stopping: no new jobs, running jobs may finish"),
+                (&s.force, "stopping now: running jobs are stopped and requeued"),
+            ] {
+                let name = tokio::select! {
+                    _ = int.recv() => "SIGINT",
+                    _ = term.recv() => "SIGTERM",
+                    _ = hup.recv() => "SIGHUP",
+                };
+                crate::log::info(Ctx::default(), format_args!("received {name}: {what}"));
                 token.cancel();
             }
         });
@@ -84,18 +118,11 @@ impl Shutdown {
     }
 }
 
-/// Quiet idle waits (a whole lease each, no wake-up) between two safety-net fetches.
-const SAFETY_POLL: u32 = 4;
-
-enum Waited {
-    Woken,
-    Quiet,
-    Stop,
-}
-
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum StopReason {
     LeaseLost,
+    /// The lease could not be renewed in time; the worker stopped the handler itself.
+    Fenced,
     Cancelled,
     Shutdown,
 }
@@ -104,6 +131,13 @@ struct Running {
     job: LeasedJob,
     control: Control,
     reason: Mutex<Option<StopReason>>,
+    /// The handler has returned and its outcome is being recorded. A renewal racing that
+    /// record (both held back by an outage, the record landing first) finds the lease gone;
+    /// that is no news, and the record's own reply says whether the lease really was lost.
+    finished: AtomicBool,
+    /// When the last renewal of the lease that succeeded (or the fetch) was sent: the lease
+    /// cannot end before this plus a lease (see fence.rs).
+    renewed: Mutex<tokio::time::Instant>,
 }
 
 impl Running {
@@ -121,22 +155,26 @@ pub struct Worker {
     running: Mutex<HashMap<String, Arc<Running>>>,
     /// Signalled whenever a job finishes, so shutdown can wait for the last one.
     finished: tokio::sync::Notify,
-    /// The Redis dataset's epoch as last seen (see `Store::epoch`).
+    /// The Redis dataset's epoch as last seen (see `Store::heartbeat_worker`).
     epoch: Mutex<String>,
+    /// What the other live workers run, read only when a job comes that this one cannot run.
+    fleet: release::Fleet,
+    /// Which queues may have work (see fetch.rs).
+    signals: fetch::Signals,
+    /// Outboxes of dependents' releases being applied (outbox.rs).
+    outboxes: outbox::Outboxes,
+    /// With weighted queues, their shares so far (weights.rs).
+    weighted: Option<Mutex<weights::Weighted>>,
 }
 
 /// On shutdown, how long a fetch in progress may still take before it is given up.
-const FETCH_GRACE: Duration = Duration::from_secs(2);
+pub(crate) const FETCH_GRACE: Duration = Duration::from_secs(2);
 
 /// After a forced shutdown, how long requeues may take before the worker leaves anyway.
 const FORCED_EXIT_GRACE: Duration = Duration::from_secs(3);
 
 /// How often a worker drops expired per-day counters.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
-
-fn log(msg: impl std::fmt::Display) {
-    eprintln!("{} {msg}", crate::log_time());
-}
 
 impl Worker {
     pub fn new(store: Arc<Store>, config: WorkerConfig, handler: Arc<dyn Handler>) -> Arc<Worker> {
@@ -151,18 +189,27 @@ impl Worker {
             pid,
             queues: config.queues.clone(),
             concurrency: config.concurrency,
+            types: handler.types(),
             started_at: now,
             heartbeat_at: now,
             jobs: Vec::new(),
         };
         Arc::new(Worker {
             store,
-            config,
             handler,
             info,
             running: Mutex::new(HashMap::new()),
             finished: tokio::sync::Notify::new(),
             epoch: Mutex::new(String::new()),
+            fleet: Default::default(),
+            signals: fetch::Signals::new(config.queues.len()),
+            outboxes: Default::default(),
+            weighted: config
+                .weights
+                .as_deref()
+                .filter(|w| w.len() == config.queues.len())
+                .map(|w| Mutex::new(weights::Weighted::new(w))),
+            config,
         })
     }
 
@@ -170,154 +217,121 @@ impl Worker {
         &self.info.id
     }
 
+    fn log(&self, level: Level, msg: impl std::fmt::Display) {
+        crate::log::log(level, Ctx::default().worker(&self.info.id), msg);
+    }
+
+    fn log_job(&self, level: Level, job: &LeasedJob, msg: impl std::fmt::Display) {
+        crate::log::log(level, Ctx::job(job).worker(&self.info.id), msg);
+    }
+
+    fn log_queue(&self, level: Level, queue: &str, msg: impl std::fmt::Display) {
+        crate::log::log(level, Ctx::queue(queue).worker(&self.info.id), msg);
+    }
+
     /// Runs until `shutdown` (or, with `burst`, until there is no work left).
     pub async fn run(self: &Arc<Self>, shutdown: Shutdown) -> Result<()> {
-        log(format_args!(
-            "worker {} started: queues {}, concurrency {}, Redis {}",
-            self.info.id,
-            self.config.queues.join(","),
-            self.config.concurrency,
-            self.store.url()
-        ));
-        *self.epoch.lock().unwrap() = self.store.epoch().await?;
-        self.beat().await?;
+        // The record is written before anything names this worker or its queues (one script),
+        // and "started" means registered.
+        *self.epoch.lock().unwrap() = self.beat(true).await?;
+        self.log(
+            Level::Info,
+            format_args!(
+                "worker {} started: queues {}, concurrency {}, Redis {}",
+                self.info.id,
+                self.config.queues.join(","),
+                self.config.concurrency,
+                self.store.url()
+            ),
+        );
+        if self.store.needs_migration().await.unwrap_or(false) {
+            self.log(Level::Warn, "this namespace still has jobq 1 keys (queue list, worker registry): run `jobq migrate --apply` once every jobq 1 worker is stopped");
+        }
         let heart = CancellationToken::new();
         let heartbeat = tokio::spawn(self.clone().heartbeat_loop(heart.clone()));
-        let control = tokio::spawn(self.clone().control_loop(heart.clone()));
+        let control = tokio::spawn(self.clone().listen(heart.clone()));
+        // Recurring jobs tick as long as any worker runs (see schedule::scheduler).
+        let scheduler = tokio::spawn(crate::schedule::scheduler::run(
+            self.store.clone(),
+            self.config.lease,
+            heart.clone(),
+        ));
         let result = self.fetch_loop(&shutdown).await;
         self.drain(&shutdown).await;
+        if let Some(hooks) = self.handler.hooks() {
+            hooks.wait(self.config.shutdown_timeout).await;
+        }
         heart.cancel();
         // Both may be stuck retrying an unreachable Redis; nothing they do is needed any more.
         heartbeat.abort();
         control.abort();
+        scheduler.abort();
         let unregister = self.store.unregister_worker(&self.info.id);
         if tokio::time::timeout(Duration::from_secs(2), unregister)
             .await
             .is_err()
         {
-            log("could not remove the worker record (Redis unreachable); it expires by itself");
+            self.log(
+                Level::Warn,
+                "could not remove the worker record (Redis unreachable); it expires by itself",
+            );
         }
-        log(format_args!("worker {} stopped", self.info.id));
+        self.log(Level::Info, format_args!("worker {} stopped", self.info.id));
         result
     }
 
-    async fn fetch_loop(self: &Arc<Self>, shutdown: &Shutdown) -> Result<()> {
-        let slots = Arc::new(Semaphore::new(self.config.concurrency));
-        let mut blocking = self.store.blocking_connection().await?;
-        // Idle workers wait up to a whole lease between fetches: wake-ups come from the scripts
-        // (enqueue, retry, recovery) and `next_due` bounds the wait for scheduled jobs.
-        let idle_wait = self.config.lease;
-        let mut quiet = 0;
-        loop {
-            let first = tokio::select! {
-                p = slots.clone().acquire_owned() => p.expect("semaphore never closes"),
-                _ = shutdown.drain.cancelled() => return Ok(()),
-            };
-            let mut permits = vec![first];
-            while let Ok(p) = slots.clone().try_acquire_owned() {
-                permits.push(p);
-            }
-            let free = permits.len();
-            let mut next_due: Option<Duration> = None;
-            for queue in &self.config.queues {
-                if permits.is_empty() {
-                    break;
-                }
-                let fetch = self
-                    .store
-                    .fetch(queue, permits.len(), &self.info.id, self.config.lease);
-                tokio::pin!(fetch);
-                let fetched = tokio::select! {
-                    f = &mut fetch => f?,
-                    // A fetch that is merely in flight gets to land (its jobs are leased to us
-                    // already and will be run or requeued); one stuck retrying an unreachable
-                    // Redis is given up, or shutdown would hang until Redis returns.
-                    _ = shutdown.drain.cancelled() => match tokio::time::timeout(FETCH_GRACE, &mut fetch).await {
-                        Ok(f) => f?,
-                        Err(_) => return Ok(()),
-                    },
-                };
-                next_due = match (next_due, fetched.next_due) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (a, b) => a.or(b),
-                };
-                for job in fetched.jobs {
-                    let permit = permits.pop().expect("fetched no more than asked");
-                    let me = self.clone();
-                    tokio::spawn(async move {
-                        me.execute(job).await;
-                        drop(permit);
-                        me.finished.notify_waiters();
-                    });
-                }
-            }
-            if permits.len() < free {
-                continue; // got work; there may be more
-            }
-            drop(permits);
-            // Registered before the check, so a job ending right after it still wakes us.
-            let job_ended = self.finished.notified();
-            tokio::pin!(job_ended);
-            if self.config.burst && self.running.lock().unwrap().is_empty() {
-                return Ok(());
-            }
-            let wait = next_due.map_or(idle_wait, |d| d.min(idle_wait));
-            loop {
-                match self.wait(&mut blocking, wait, shutdown, job_ended.as_mut()).await {
-                    Waited::Stop => return Ok(()),
-                    // A timeout with nothing due: fetching would only find the queues empty
-                    // again, so only every SAFETY_POLL-th quiet wait fetches (a safety net).
-                    Waited::Quiet if next_due.is_none() && quiet + 1 < SAFETY_POLL => quiet += 1,
-                    _ => break,
-                }
-            }
-            quiet = 0;
-        }
-    }
-
-    async fn wait(
-        &self,
-        blocking: &mut redis::aio::MultiplexedConnection,
-        wait: Duration,
-        shutdown: &Shutdown,
-        job_ended: std::pin::Pin<&mut tokio::sync::futures::Notified<'_>>,
-    ) -> Waited {
-        tokio::select! {
-            r = self.store.wait_for_work(blocking, &self.config.queues, wait) => match r {
-                Ok(true) => Waited::Woken,
-                Ok(false) => Waited::Quiet,
-                Err(e) => {
-                    log(format_args!("waiting for work failed ({e}); reconnecting"));
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                    if let Ok(c) = self.store.blocking_connection().await {
-                        *blocking = c;
-                    }
-                    Waited::Woken
-                }
-            },
-            // A burst worker must notice when its last job ends to exit.
-            _ = job_ended, if self.config.burst => Waited::Woken,
-            _ = shutdown.drain.cancelled() => Waited::Stop,
-        }
-    }
-
-    async fn execute(self: &Arc<Self>, job: LeasedJob) {
+    /// Records a fetched job as running. Called by the fetch loop before it spawns the job's
+    /// task: a burst worker's "nothing left" check and shutdown's drain read this map, and a
+    /// task the runtime has not polled yet must count (under load it may start much later).
+    fn admit(&self, job: &LeasedJob, fetched: tokio::time::Instant) -> Arc<Running> {
         let running = Arc::new(Running {
             job: job.clone(),
             control: Control::default(),
             reason: Mutex::new(None),
+            finished: AtomicBool::new(false),
+            renewed: Mutex::new(fetched),
         });
         self.running
             .lock()
             .unwrap()
             .insert(job.id.clone(), running.clone());
+        running
+    }
+
+    async fn execute(self: &Arc<Self>, job: LeasedJob, running: Arc<Running>) {
+        if !self.handler.handles(&job.job_type) {
+            // Registered as running all the same: shutdown waits for the release to land.
+            self.release(&job).await;
+            self.running.lock().unwrap().remove(&job.id);
+            // The slot rests (its permit is held until this returns): see release.rs.
+            tokio::time::sleep(self.cooldown()).await;
+            return;
+        }
+        self.ran_a_job();
+        self.log_job(
+            Level::Debug,
+            &job,
+            format_args!(
+                "job {} ({}) started attempt {}/{}",
+                job.id, job.job_type, job.attempt, job.max_attempts
+            ),
+        );
         let flusher = progress::Flusher::start(&self.store, &job, &running.control.progress);
-        let outcome = self.handler.handle(job.clone(), running.control.clone()).await;
+        let handling = self.handler.handle(job.clone(), running.control.clone());
+        let outcome = tokio::select! {
+            outcome = handling => outcome,
+            never = fence::guard(&running, self.config.lease) => never,
+        };
+        running.finished.store(true, Ordering::SeqCst);
         // The last progress value is stored before the outcome: watchers see it first.
         flusher.finish().await;
         let reason = *running.reason.lock().unwrap();
         if let Err(e) = self.report(&job, outcome, reason).await {
-            log(format_args!("job {}: could not record its outcome: {e}", job.id));
+            self.log_job(
+                Level::Error,
+                &job,
+                format_args!("job {}: could not record its outcome: {e}", job.id),
+            );
         }
         self.running.lock().unwrap().remove(&job.id);
     }
@@ -325,67 +339,120 @@ impl Worker {
     async fn report(&self, job: &LeasedJob, outcome: Outcome, reason: Option<StopReason>) -> Result<()> {
         match reason {
             Some(StopReason::LeaseLost) => {
-                log(format_args!(
-                    "job {}: lease lost to another worker; its outcome is discarded",
-                    job.id
-                ));
+                self.log_job(
+                    Level::Warn,
+                    job,
+                    format_args!(
+                        "job {}: lease lost to another worker; its outcome is discarded",
+                        job.id
+                    ),
+                );
+            }
+            // A handler that completed anyway is recorded below if the lease is still ours.
+            Some(StopReason::Fenced) if !matches!(outcome, Outcome::Completed(_)) => {
+                // As for a crashed worker (the run may have done part of its work): lease
+                // recovery returns the job once the lease has run out, and counts the attempt.
+                self.log_job(
+                    Level::Warn,
+                    job,
+                    format_args!(
+                        "job {}: lease lost to self-fencing (it could not be renewed in time); lease recovery returns the job",
+                        job.id
+                    ),
+                );
             }
             Some(StopReason::Shutdown) => {
                 if self.store.requeue(job).await? {
-                    log(format_args!("job {}: requeued (worker shutting down)", job.id));
+                    self.log_job(
+                        Level::Info,
+                        job,
+                        format_args!("job {}: requeued (worker shutting down)", job.id),
+                    );
                 }
             }
             Some(StopReason::Cancelled) => {
                 // Whatever the handler returned, the operator's cancel wins: the job is not retried.
                 if self.store.cancel_active(job, self.config.retention).await? {
-                    log(format_args!(
-                        "job {} ({}) cancelled by an operator; handler stopped",
-                        job.id, job.job_type
-                    ));
+                    self.log_job(
+                        Level::Info,
+                        job,
+                        format_args!(
+                            "job {} ({}) cancelled by an operator; handler stopped",
+                            job.id, job.job_type
+                        ),
+                    );
                 }
             }
-            None => match outcome {
+            None | Some(StopReason::Fenced) => match outcome {
                 Outcome::Completed(result) => {
                     if self.store.complete(job, &result, self.config.retention).await? {
-                        if self.config.log_completed {
-                            log(format_args!("job {} ({}) completed", job.id, job.job_type));
-                        }
+                        self.fire_hooks(job, Some(hooks::HookEvent::Success));
+                        // Per-job lines cost more than a fast job at high rates (issue 9 item 16).
+                        let level = if self.config.log_completed {
+                            Level::Info
+                        } else {
+                            Level::Debug
+                        };
+                        self.log_job(
+                            level,
+                            job,
+                            format_args!("job {} ({}) completed", job.id, job.job_type),
+                        );
                     } else {
-                        log(format_args!(
-                            "job {}: lease lost before completion; result discarded",
-                            job.id
-                        ));
+                        self.log_job(
+                            Level::Warn,
+                            job,
+                            format_args!("job {}: lease lost before completion; result discarded", job.id),
+                        );
                     }
                 }
                 Outcome::Failed { error, permanent } => {
                     let backoff = self.config.backoff.delay(job.attempt);
-                    match self.store.fail(job, &error, backoff, permanent).await? {
-                        FailOutcome::Retry { due } => log(format_args!(
-                            "job {} ({}) failed attempt {}/{}: {}; retry at {}",
-                            job.id,
-                            job.job_type,
-                            job.attempt,
-                            job.max_attempts,
-                            first_line(&error),
-                            due.with_timezone(&chrono::Local).format("%H:%M:%S")
-                        )),
-                        FailOutcome::Dead => log(format_args!(
-                            "job {} ({}) is dead after attempt {}/{}: {}",
-                            job.id,
-                            job.job_type,
-                            job.attempt,
-                            job.max_attempts,
-                            first_line(&error)
-                        )),
-                        FailOutcome::Lost => log(format_args!(
-                            "job {}: lease lost before failure was recorded",
-                            job.id
-                        )),
+                    let failed = self.store.fail(job, &error, backoff, permanent).await?;
+                    self.fire_hooks(job, hooks::HookEvent::after_fail(&failed));
+                    match failed {
+                        FailOutcome::Retry { due } => self.log_job(
+                            Level::Warn,
+                            job,
+                            format_args!(
+                                "job {} ({}) failed attempt {}/{}: {}; retry at {}",
+                                job.id,
+                                job.job_type,
+                                job.attempt,
+                                job.max_attempts,
+                                crate::summary::error_summary(&error),
+                                due.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                            ),
+                        ),
+                        FailOutcome::Dead => self.log_job(
+                            Level::Error,
+                            job,
+                            format_args!(
+                                "job {} ({}) is dead after attempt {}/{}: {}",
+                                job.id,
+                                job.job_type,
+                                job.attempt,
+                                job.max_attempts,
+                                crate::summary::error_summary(&error)
+                            ),
+                        ),
+                        FailOutcome::Lost => self.log_job(
+                            Level::Warn,
+                            job,
+                            format_args!("job {}: lease lost before failure was recorded", job.id),
+                        ),
                     }
                 }
             },
         }
         Ok(())
+    }
+
+    /// Starts the handler's hook for a recorded outcome (detached: the slot is not held).
+    fn fire_hooks(&self, job: &LeasedJob, event: Option<hooks::HookEvent>) {
+        if let (Some(hooks), Some(event)) = (self.handler.hooks(), event) {
+            hooks.fire(&self.store, job, event);
+        }
     }
 
     /// After the fetch loop ends: give running jobs `shutdown_timeout` to finish, then stop
@@ -400,7 +467,7 @@ impl Worker {
                 return;
             }
             if !announced {
-                log(format_args!(
+                self.log(Level::Info, format_args!(
                     "shutting down: waiting up to {} for {count} running job(s); press Ctrl-C again to requeue them now",
                     crate::duration::human(self.config.shutdown_timeout)
                 ));
@@ -437,7 +504,7 @@ impl Worker {
                         }
                     };
                     if tokio::time::timeout(FORCED_EXIT_GRACE, wait_more).await.is_err() {
-                        log("leaving without recording every requeue (Redis unreachable); lease recovery returns those jobs");
+                        self.log(Level::Warn, "leaving without recording every requeue (Redis unreachable); lease recovery returns those jobs");
                     }
                     return;
                 }
@@ -445,97 +512,34 @@ impl Worker {
         }
     }
 
-    /// Renews leases every lease/3. The worker record and the recovery of expired leases
-    /// follow the same rhythm while jobs run, and every whole lease while idle, so an idle
-    /// worker costs well under one Redis command per second (issue 5). A crashed worker's
-    /// jobs thus return within 4/3 of a lease if any worker is busy, 2 leases if all are idle.
+    /// Renews leases every lease/3 while jobs run. The worker record (and with it the epoch
+    /// check) is written every lease, busy or idle: it lives two. Lease recovery is not done
+    /// here: fetches run it when it is due (see fetch.rs), once per period per queue however
+    /// many workers there are.
     async fn heartbeat_loop(self: Arc<Self>, stop: CancellationToken) {
         let interval = self.config.lease / 3;
         self.prune_stats().await;
         let mut last_prune = tokio::time::Instant::now();
-        let mut idle_ticks = 0;
+        let mut ticks = 0u64;
         loop {
             tokio::select! {
                 _ = tokio::time::sleep(interval) => {}
                 _ = stop.cancelled() => return,
             }
             if let Err(e) = self.renew_leases().await {
-                log(format_args!("lease renewal failed: {e}"));
+                self.log(Level::Warn, format_args!("lease renewal failed: {e}"));
             }
-            let idle = self.running.lock().unwrap().is_empty();
-            idle_ticks = if idle { idle_ticks + 1 } else { 0 };
-            if idle && idle_ticks % 3 != 0 {
+            ticks += 1;
+            if ticks % 3 != 0 {
                 continue;
             }
-            if let Err(e) = self.beat().await {
-                log(format_args!("worker heartbeat failed: {e}"));
-            }
-            if let Err(e) = self.check_epoch().await {
-                log(format_args!("epoch check failed: {e}"));
+            match self.beat(false).await {
+                Ok(epoch) => self.check_epoch(epoch),
+                Err(e) => self.log(Level::Warn, format_args!("worker heartbeat failed: {e}")),
             }
             if last_prune.elapsed() >= PRUNE_EVERY {
                 last_prune = tokio::time::Instant::now();
                 self.prune_stats().await;
-            }
-            self.recover().await;
-        }
-    }
-
-    /// Returns expired leases of the worker's queues (only where any job is leased at all).
-    async fn recover(&self) {
-        let busy = match self.store.queues_with_active(&self.config.queues).await {
-            Ok(b) => b,
-            Err(e) => return log(format_args!("lease recovery check failed: {e}")),
-        };
-        for (queue, _) in self.config.queues.iter().zip(busy).filter(|(_, b)| *b) {
-            match self.store.recover(queue).await {
-                Ok(0) => {}
-                Ok(n) => log(format_args!(
-                    "recovered {n} job(s) of queue {queue} from workers that stopped renewing their lease"
-                )),
-                Err(e) => log(format_args!("lease recovery on queue {queue} failed: {e}")),
-            }
-        }
-    }
-
-    /// The fast path of `jobq cancel`: the cancel script publishes the job's id; when it is one
-    /// of ours, renewing the leases at once reads the cancel flag (renew.lua is the authority,
-    /// and the regular heartbeat is the fallback when the subscription is down).
-    async fn control_loop(self: Arc<Self>, stop: CancellationToken) {
-        use futures_util::StreamExt;
-        loop {
-            let mut messages = match self
-                .store
-                .subscribe_channel(&self.store.keys().control_channel())
-                .await
-            {
-                Ok(pubsub) => pubsub.into_on_message(),
-                Err(e) => {
-                    log(format_args!(
-                        "cannot subscribe to cancel requests ({e}); relying on the heartbeat"
-                    ));
-                    tokio::select! {
-                        _ = tokio::time::sleep(self.config.lease) => continue,
-                        _ = stop.cancelled() => return,
-                    }
-                }
-            };
-            loop {
-                let msg = tokio::select! {
-                    m = messages.next() => m,
-                    _ = stop.cancelled() => return,
-                };
-                let Some(msg) = msg else {
-                    // Connection lost: subscribe again after a pause (the heartbeat covers the gap).
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                    break;
-                };
-                let id: String = msg.get_payload().unwrap_or_default();
-                if self.running.lock().unwrap().contains_key(&id) {
-                    if let Err(e) = self.renew_leases().await {
-                        log(format_args!("lease renewal failed: {e}"));
-                    }
-                }
             }
         }
     }
@@ -551,16 +555,25 @@ impl Worker {
                 .iter()
                 .map(|r| (r.job.id.clone(), r.job.lease.clone()))
                 .collect();
+            let sent = tokio::time::Instant::now();
             let statuses = self.store.renew(queue, &pairs, self.config.lease).await?;
             for (r, status) in jobs.iter().zip(statuses) {
                 match status {
-                    LeaseStatus::Ok => {}
-                    LeaseStatus::Cancel => r.stop(StopReason::Cancelled),
+                    LeaseStatus::Ok => fence::renewed(r, sent),
+                    LeaseStatus::Cancel => {
+                        fence::renewed(r, sent);
+                        r.stop(StopReason::Cancelled)
+                    }
+                    LeaseStatus::Lost if r.finished.load(Ordering::SeqCst) => {}
                     LeaseStatus::Lost => {
-                        log(format_args!(
-                            "job {}: lease lost (another worker owns it now); stopping its handler",
-                            r.job.id
-                        ));
+                        self.log_job(
+                            Level::Warn,
+                            &r.job,
+                            format_args!(
+                                "job {}: lease lost (another worker owns it now); stopping its handler",
+                                r.job.id
+                            ),
+                        );
                         r.stop(StopReason::LeaseLost);
                     }
                 }
@@ -571,39 +584,42 @@ impl Worker {
 
     /// Says loudly when Redis came back empty (restarted without persistence), then goes on
     /// with new work: crashing or retrying in a loop would not bring the lost jobs back.
-    async fn check_epoch(&self) -> Result<()> {
-        let now = self.store.epoch().await?;
+    fn check_epoch(&self, now: String) {
         let before = std::mem::replace(&mut *self.epoch.lock().unwrap(), now.clone());
         if before != now {
-            log(format_args!(
+            self.log(
+                Level::Error,
+                format_args!(
                 "Redis at {} LOST ITS DATA (dataset epoch {before} is gone, now {now}): jobs enqueued before \
                  are lost; enable persistence (appendonly yes) on that server. Carrying on with new work",
                 self.store.url()
-            ));
+            ),
+            );
         }
-        Ok(())
     }
 
     /// Keeps the per-day counters bounded (see `store::ops::DAILY_STATS_DAYS`).
     async fn prune_stats(&self) {
         for queue in &self.config.queues {
             if let Err(e) = self.store.prune_stats(queue).await {
-                log(format_args!(
-                    "pruning old daily counters of queue {queue} failed: {e}"
-                ));
+                self.log_queue(
+                    Level::Warn,
+                    queue,
+                    format_args!("pruning old daily counters of queue {queue} failed: {e}"),
+                );
             }
         }
     }
 
-    async fn beat(&self) -> Result<()> {
+    /// Writes the worker record (`register`: and adds its queues to the queues set); returns
+    /// the dataset's epoch.
+    async fn beat(&self, register: bool) -> Result<String> {
         let mut info = self.info.clone();
         info.heartbeat_at = Utc::now();
         info.jobs = self.running.lock().unwrap().keys().cloned().collect();
-        // An idle worker beats once per lease: the record outlives two of them.
-        self.store.heartbeat_worker(&info, self.config.lease * 2).await
+        // Beats come once per lease: the record outlives two of them.
+        self.store
+            .heartbeat_worker(&info, self.config.lease * 2, register)
+            .await
     }
-}
-
-fn first_line(s: &str) -> &str {
-    s.lines().next().unwrap_or("")
 }

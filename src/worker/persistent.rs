@@ -23,8 +23,11 @@ use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout};
 
-use super::exec::{capture, command, terminate, with_tail, Capture, HandlerSpec, MAX_RESULT_BYTES};
 use super::handler::{Control, Outcome};
+use super::process::{
+    capture, command, log_stderr, terminate, with_tail, Capture, HandlerSpec, MAX_RESULT_BYTES,
+};
+use super::supervise::Registered;
 use crate::duration;
 use crate::job::{LeasedJob, MAX_ERROR_BYTES};
 
@@ -46,15 +49,11 @@ pub struct Limits {
 #[derive(Debug)]
 struct Process {
     child: Child,
+    /// The reaper kills the process group if the worker dies, until the process is dropped.
+    _registered: Registered,
     stdin: ChildStdin,
     stdout: BufReader<ChildStdout>,
     stderr: Capture,
-}
-
-impl std::fmt::Debug for Capture {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Capture")
-    }
 }
 
 #[derive(Deserialize)]
@@ -104,6 +103,9 @@ impl Pools {
         let stopped = tokio::select! {
             r = process.exchange(job) => match r {
                 Ok(outcome) => {
+                    if let Outcome::Completed(_) = outcome {
+                        log_stderr(job, &process.stderr.snapshot());
+                    }
                     self.put(pool, process);
                     return outcome;
                 }
@@ -137,12 +139,14 @@ impl Process {
         let mut cmd = command(spec);
         cmd.env("JOBQ_PERSISTENT", "1");
         let mut child = cmd.spawn()?;
+        let registered = Registered::new(child.id());
         let missing = || std::io::Error::other("handler pipes missing");
         let stdin = child.stdin.take().ok_or_else(missing)?;
         let stdout = BufReader::new(child.stdout.take().ok_or_else(missing)?);
         let stderr = capture(child.stderr.take(), MAX_ERROR_BYTES, true);
         Ok(Process {
             child,
+            _registered: registered,
             stdin,
             stdout,
             stderr,

@@ -67,10 +67,9 @@ async fn write(store: &Store, job: &LeasedJob, progress: Option<Progress>) -> bo
     match store.report_progress(&job.id, &job.lease, &p).await {
         Ok(held) => held,
         Err(e) => {
-            eprintln!(
-                "{} job {}: could not store progress: {e}",
-                crate::log_time(),
-                job.id
+            crate::log::warn(
+                crate::log::Ctx::job(job),
+                format_args!("job {}: could not store progress: {e}", job.id),
             );
             true
         }

@@ -186,10 +186,34 @@ fn every_command_refuses_bad_globals_and_a_wrong_password() {
         ("purge", vec!["purge", "normal", "--yes"]),
         ("stats", vec!["stats"]),
         ("workers", vec!["workers"]),
-        // demo and bench run on a private redis-server of their own; their globals are
-        // checked by the namespace case only.
+        ("schedule", vec!["schedule", "add", "s", "t", "--every", "1m"]),
+        ("route", vec!["route", "set", "ai.*", "ai"]),
+        ("type", vec!["type", "ls"]),
+        ("limit", vec!["limit", "set", "normal", "--concurrency", "2"]),
+        ("serve", vec!["serve", "--listen", "127.0.0.1:0"]),
+        ("migrate", vec!["migrate", "--apply"]),
+        ("queue", vec!["queue", "rm", "normal", "--yes"]),
+        // demo and bench run on a private redis-server of their own, completions and man
+        // need none; their globals are checked by the namespace case only.
         ("demo", vec!["demo"]),
         ("bench", vec!["bench", "--jobs", "10"]),
+        ("completions", vec!["completions", "bash"]),
+        ("man", vec!["man", "/nonexistent/jobq-man"]),
+        (
+            "archive",
+            vec![
+                "archive",
+                "--once",
+                "--to",
+                "postgres://x@localhost/db?host=/nonexistent",
+            ],
+        ),
+        // history reads PostgreSQL only; its globals are checked by the namespace case.
+        (
+            "history",
+            vec!["history", "--from", "postgres://x@localhost/db?host=/nonexistent"],
+        ),
+        ("notify", vec!["notify", "--url", "http://127.0.0.1:9/"]),
     ];
     let names: Vec<String> = jobq::cli::Cli::command()
         .get_subcommands()
@@ -202,7 +226,7 @@ fn every_command_refuses_bad_globals_and_a_wrong_password() {
     let before = redis.digest();
     for (name, args) in &table {
         let mut cases = vec![(vec!["--namespace", "a:b"], USAGE)];
-        if !matches!(*name, "demo" | "bench") {
+        if !matches!(*name, "demo" | "bench" | "completions" | "man" | "history") {
             cases.push((vec!["--redis-url", "http://localhost"], USAGE));
             cases.push((vec!["--redis-url", wrong.as_str()], AUTH));
         }

@@ -50,17 +50,7 @@ fn finds_and_fixes_stranded_jobs_stale_workers_and_dangling_keys() {
         &format!("touch {}\nsleep 600", started.display()),
     );
     let id = enqueue(&redis, &["t", "--unique-key", "k1"]);
-    let mut w = Worker::start(
-        &redis,
-        &[
-            "--queues",
-            "normal",
-            "--exec",
-            h.to_str().unwrap(),
-            "--lease",
-            "600ms",
-        ],
-    );
+    let mut w = Worker::on(&redis).exec(&h).lease("600ms").start();
     wait_until("the job to start", T, || started.exists());
     w.signal(libc::SIGKILL);
     w.wait(T);
@@ -89,11 +79,14 @@ fn finds_and_fixes_stranded_jobs_stale_workers_and_dangling_keys() {
     assert_eq!(finding(&f, "queue normal: unique keys")["level"], "warning");
     assert_eq!(finding(&f, "queue normal: dead set")["level"], "warning");
 
+    // Everything is fixed but the one thing --fix cannot mend: the requeued job waits and no
+    // worker serves its queue.
+    let stranded = |x: &&Value| x["check"] == "queue normal: workers";
     let (code, f) = doctor(&redis, &["--fix"]);
-    assert_eq!(code, 0, "{f:?}");
+    assert_eq!(code, UNHEALTHY, "{f:?}");
     assert!(
         f.iter()
-            .filter(|x| x["level"] != "ok")
+            .filter(|x| x["level"] != "ok" && !stranded(x))
             .all(|x| x["fixed"] == true),
         "{f:?}"
     );
@@ -103,7 +96,7 @@ fn finds_and_fixes_stranded_jobs_stale_workers_and_dangling_keys() {
         "the stranded job is back in its queue"
     );
     let workers: Vec<String> = redis::cmd("ZRANGE")
-        .arg("jobq:workers")
+        .arg("{jobq}:workers")
         .arg(0)
         .arg(-1)
         .query(&mut c)
@@ -120,6 +113,135 @@ fn finds_and_fixes_stranded_jobs_stale_workers_and_dangling_keys() {
         .unwrap();
     assert_eq!(k1, Some(id), "the live job keeps its unique key");
     let (code, f) = doctor(&redis, &[]);
+    assert_eq!(code, UNHEALTHY);
+    let bad: Vec<&Value> = f.iter().filter(|x| x["level"] != "ok").collect();
+    assert!(bad.len() == 1 && stranded(&bad[0]), "{f:?}");
+}
+
+/// Issue 9 item 17: stranded queues, the oldest waiting job, dead letters piling up and job
+/// types no live worker handles; thresholds for cron.
+#[test]
+fn reports_stranded_queues_backlog_age_dead_letters_and_unhandled_types() {
+    let redis = Redis::start_with(&["--appendonly", "yes"]);
+    let waiting = enqueue(&redis, &["export", "--queue", "reports"]);
+    // Delayed to later: not counted (a worker for it may come in time).
+    enqueue(&redis, &["later", "--queue", "reports", "--delay", "1h"]);
+    let (code, f) = doctor(&redis, &[]);
+    assert_eq!(code, UNHEALTHY, "{f:?}");
+    let stranded = finding(&f, "queue reports: workers");
+    assert_eq!(stranded["level"], "problem");
+    assert!(
+        stranded["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("stranded: 1 job(s) waiting"),
+        "{stranded}"
+    );
+    assert_eq!(finding(&f, "queue reports: backlog")["level"], "ok");
+
+    // A worker of the queue that does not handle the type: no longer stranded, but the job
+    // waits for a handler nobody has, and doctor says so.
+    let w = Worker::on(&redis)
+        .queues("reports")
+        .arg("--handler")
+        .arg("other=true")
+        .start();
+    wait_until("the worker's release of the job", T, || {
+        inspect(&redis, &waiting)["state"] == "scheduled"
+    });
+    let (code, f) = doctor(&redis, &[]);
+    assert_eq!(code, UNHEALTHY, "{f:?}");
+    assert!(f.iter().all(|x| x["check"] != "queue reports: workers"), "{f:?}");
+    let types = finding(&f, "queue reports: job types");
+    assert_eq!(types["level"], "problem");
+    let detail = types["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("export (1)") && !detail.contains("later"),
+        "{types}"
+    );
+    assert!(
+        types["advice"]
+            .as_str()
+            .unwrap()
+            .contains("--handler export=COMMAND"),
+        "{types}"
+    );
+    assert_eq!(
+        inspect(&redis, &waiting)["attempt"],
+        0,
+        "the release charged no attempt"
+    );
+    drop(w);
+
+    // Age of the oldest waiting job against --max-age (the job was queued more than 1 ms ago).
+    let redis = Redis::start_with(&["--appendonly", "yes"]);
+    enqueue(&redis, &["t"]);
+    let (_, f) = doctor(&redis, &[]);
+    let backlog = finding(&f, "queue normal: backlog");
+    assert_eq!(backlog["level"], "ok");
+    assert_eq!(backlog["metrics"]["waiting"], 1);
+    wait_until("the job to be 50ms old", T, || {
+        let (_, f) = doctor(&redis, &[]);
+        finding(&f, "queue normal: backlog")["metrics"]["oldest_age_ms"]
+            .as_u64()
+            .unwrap()
+            >= 50
+    });
+    let (code, f) = doctor(&redis, &["--max-age", "10ms"]);
+    assert_eq!(code, UNHEALTHY);
+    let backlog = finding(&f, "queue normal: backlog");
+    assert_eq!(backlog["level"], "problem");
+    assert!(
+        backlog["detail"]
+            .as_str()
+            .unwrap()
+            .contains("longer than --max-age 10ms"),
+        "{backlog}"
+    );
+    let (_, f) = doctor(&redis, &["--max-age", "1h"]);
+    assert_eq!(finding(&f, "queue normal: backlog")["level"], "ok");
+
+    // Dead letters: growing is a warning, more than --max-dead a problem.
+    let redis = Redis::start_with(&["--appendonly", "yes"]);
+    let h = script(redis.dir.path(), "perm.sh", "exit 100");
+    let a = enqueue(&redis, &["t", "--queue", "q"]);
+    let b = enqueue(&redis, &["t", "--queue", "q"]);
+    run(jobq(&redis).args([
+        "worker",
+        "--queues",
+        "q",
+        "--burst",
+        "--exec",
+        h.to_str().unwrap(),
+    ]))
+    .ok();
+    assert_eq!(
+        (state(&redis, &a), state(&redis, &b)),
+        ("dead".into(), "dead".into())
+    );
+    let (code, f) = doctor(&redis, &[]);
+    assert_eq!(code, 0, "{f:?}");
+    let dead = finding(&f, "queue q: dead letters");
+    assert_eq!(dead["level"], "warning");
+    assert_eq!(
+        (
+            dead["metrics"]["dead"].as_u64(),
+            dead["metrics"]["dead_today"].as_u64()
+        ),
+        (Some(2), Some(2))
+    );
+    let (code, f) = doctor(&redis, &["--max-dead", "1"]);
+    assert_eq!(code, UNHEALTHY);
+    assert_eq!(finding(&f, "queue q: dead letters")["level"], "problem");
+    let (code, _) = doctor(&redis, &["--max-dead", "2"]);
     assert_eq!(code, 0);
-    assert!(f.iter().all(|x| x["level"] == "ok"), "{f:?}");
+    // The text form says the same for humans.
+    let r = run(jobq(&redis).args(["doctor", "--max-dead", "1"]));
+    assert_eq!(r.code, UNHEALTHY);
+    assert!(
+        r.stdout
+            .contains("PROBLEM  queue q: dead letters: 2 dead job(s) kept"),
+        "{}",
+        r.stdout
+    );
 }

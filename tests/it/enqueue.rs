@@ -80,8 +80,10 @@ fn delay_and_at_schedule_the_job() {
     let created = chrono::DateTime::parse_from_rfc3339(job["created_at"].as_str().unwrap()).unwrap();
     let due = chrono::DateTime::parse_from_rfc3339(job["scheduled_at"].as_str().unwrap()).unwrap();
     assert_eq!((due - created).num_seconds(), 3600);
-    let id2 = enqueue(&redis, &["t", "--at", "2099-01-01T00:00:00Z"]);
-    assert_eq!(inspect(&redis, &id2)["scheduled_at"], "2099-01-01T00:00:00Z");
+    // --at takes RFC 3339 in any zone, up to 366 days ahead (as --delay).
+    let at = chrono::Utc::now().date_naive() + chrono::Duration::days(30);
+    let id2 = enqueue(&redis, &["t", "--at", &format!("{at}T10:00:00+01:00")]);
+    assert_eq!(inspect(&redis, &id2)["scheduled_at"], format!("{at}T09:00:00Z"));
 }
 
 #[test]
@@ -152,7 +154,7 @@ fn a_library_caller_registers_each_queue_once() {
         .unwrap_or("0");
     assert_eq!(sadds, "1", "one SADD per new queue, not per job");
     let mut queues: Vec<String> = redis::cmd("SMEMBERS")
-        .arg("jobq:queues")
+        .arg("{jobq}:queues")
         .query(&mut redis.conn())
         .unwrap();
     queues.sort();

@@ -1,14 +1,42 @@
 //! Black-box tests: they drive the built `jobq` binary against a real redis-server that each
 //! test starts for itself (see util.rs).
 
+mod archive;
 mod bad_input;
+mod both;
+mod cluster;
+mod connect;
+mod dashboard;
+mod deps;
 mod doctor;
 mod enqueue;
 mod faults;
+mod fleet;
 mod generated;
+mod hooks;
+mod limits;
+mod migrate;
+mod notify;
+mod operator;
 mod ops;
 mod perf;
 mod progress;
+mod pubsub;
+mod routing;
+mod schedule;
 mod security;
+mod serve;
+mod slots;
+mod supervision;
+mod support_browser;
+mod support_cluster;
+mod support_http;
+mod support_pg;
+mod support_proxy;
+mod support_serve;
+mod support_slots;
+mod support_target;
+mod tls;
 mod util;
 mod worker;
+mod worker_ops;

@@ -23,7 +23,7 @@ fn works_as_a_restricted_acl_user() {
                 "app",
                 "on",
                 ">app-secret-pw",
-                "~jobq:*",
+                "~{jobq}:*",
                 "~{jobq:*",
                 "&*",
                 "+@all",

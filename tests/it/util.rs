@@ -239,28 +239,59 @@ pub fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
     path
 }
 
-/// A `jobq worker` running in the background; killed on drop. Its stderr goes to a file.
-pub struct Worker {
+/// A `jobq` process running in the background (a worker, `serve`, `notify`): its stderr goes
+/// to a log file, and it is killed on drop. One type for all of them, so every test starts and
+/// reads them the same way.
+pub struct Background {
     pub child: Child,
     pub log: PathBuf,
 }
 
-impl Worker {
-    pub fn start(redis: &Redis, args: &[&str]) -> Worker {
-        let log = redis.dir.path().join(format!("worker-{}.log", rand_suffix()));
-        let child = jobq(redis)
-            .arg("worker")
-            .args(args)
+/// Most background processes in the tests are workers.
+pub type Worker = Background;
+
+impl Background {
+    /// Spawns `cmd` with its stderr in `DIR/NAME-N.log` and waits until the log shows `ready`
+    /// (a process that exits before that fails the test with its log).
+    pub fn spawn(mut cmd: Command, dir: &Path, name: &str, ready: &str) -> Background {
+        let log = dir.join(format!("{name}-{}.log", rand_suffix()));
+        let child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .unwrap();
-        let w = Worker { child, log };
-        wait_until("worker to start", Duration::from_secs(60), || {
-            w.log().contains(" started: ")
-        });
-        w
+        let mut b = Background { child, log };
+        wait_until(
+            &format!("{name} to log {ready:?}"),
+            Duration::from_secs(60),
+            || {
+                if let Ok(Some(status)) = b.child.try_wait() {
+                    panic!(
+                        "{name} exited with {status} before it was ready; log:\n{}",
+                        b.log()
+                    );
+                }
+                b.log().contains(ready)
+            },
+        );
+        b
+    }
+
+    /// `jobq worker ARGS` on `redis`, once it has logged " started: ".
+    pub fn start(redis: &Redis, args: &[&str]) -> Worker {
+        let mut cmd = jobq(redis);
+        cmd.arg("worker").args(args);
+        Background::spawn(cmd, redis.dir.path(), "worker", " started: ")
+    }
+
+    /// A worker with the usual options set by name: `Worker::on(&redis).exec(&h).lease("1s").start()`.
+    pub fn on(redis: &Redis) -> WorkerArgs<'_> {
+        WorkerArgs {
+            redis,
+            queues: "normal".into(),
+            args: Vec::new(),
+        }
     }
 
     pub fn log(&self) -> String {
@@ -277,6 +308,12 @@ impl Worker {
         }
     }
 
+    /// SIGKILL, and reap it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Waits for the process to exit and returns its exit code.
     pub fn wait(&mut self, timeout: Duration) -> i32 {
         let deadline = Instant::now() + timeout;
@@ -286,7 +323,7 @@ impl Worker {
             }
             assert!(
                 Instant::now() < deadline,
-                "worker did not exit within {timeout:?}; log:\n{}",
+                "process did not exit within {timeout:?}; log:\n{}",
                 self.log()
             );
             std::thread::sleep(Duration::from_millis(20));
@@ -294,10 +331,45 @@ impl Worker {
     }
 }
 
-impl Drop for Worker {
+impl Drop for Background {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.kill();
+    }
+}
+
+/// The arguments of a test worker: queue `normal` unless told otherwise.
+pub struct WorkerArgs<'a> {
+    redis: &'a Redis,
+    queues: String,
+    args: Vec<std::ffi::OsString>,
+}
+
+impl WorkerArgs<'_> {
+    pub fn queues(mut self, queues: &str) -> Self {
+        self.queues = queues.into();
+        self
+    }
+
+    /// `--exec PROGRAM`.
+    pub fn exec(self, program: impl AsRef<std::ffi::OsStr>) -> Self {
+        self.arg("--exec").arg(program)
+    }
+
+    /// `--lease DURATION`.
+    pub fn lease(self, lease: &str) -> Self {
+        self.arg("--lease").arg(lease)
+    }
+
+    /// Any other argument, as typed.
+    pub fn arg(mut self, arg: impl AsRef<std::ffi::OsStr>) -> Self {
+        self.args.push(arg.as_ref().to_owned());
+        self
+    }
+
+    pub fn start(self) -> Worker {
+        let mut cmd = jobq(self.redis);
+        cmd.args(["worker", "--queues", &self.queues]).args(&self.args);
+        Background::spawn(cmd, self.redis.dir.path(), "worker", " started: ")
     }
 }
 

@@ -70,17 +70,11 @@ fn failures_retry_with_backoff_then_die_with_every_error_kept() {
         r#"echo "boom on attempt $JOBQ_ATTEMPT" >&2; exit 3"#,
     );
     let id = enqueue(&redis, &["t", "--max-attempts", "3"]);
-    let mut w = Worker::start(
-        &redis,
-        &[
-            "--queues",
-            "normal",
-            "--exec",
-            h.to_str().unwrap(),
-            "--retry-base",
-            "100ms",
-        ],
-    );
+    let mut w = Worker::on(&redis)
+        .exec(&h)
+        .arg("--retry-base")
+        .arg("100ms")
+        .start();
     wait_for_state(&redis, &id, "dead", T);
     let job = inspect(&redis, &id);
     assert_eq!(job["attempt"], 3);
@@ -102,11 +96,11 @@ fn failures_retry_with_backoff_then_die_with_every_error_kept() {
 }
 
 #[test]
-fn permanent_exit_code_skips_retries_and_missing_handler_is_an_error() {
+fn permanent_exit_code_skips_retries_and_a_type_nobody_handles_waits_uncharged() {
     let redis = Redis::start();
     let perm = enqueue(&redis, &["perm"]);
     let orphan = enqueue(&redis, &["nobody_handles_me", "--max-attempts", "1"]);
-    run(jobq(&redis).args([
+    let r = run(jobq(&redis).args([
         "worker",
         "--queues",
         "normal",
@@ -119,14 +113,16 @@ fn permanent_exit_code_skips_retries_and_missing_handler_is_an_error() {
     assert_eq!(job["state"], "dead");
     assert_eq!(job["attempt"], 1);
     assert_eq!(job["error"], "exit code 100 (permanent failure): bad payload");
+    // No live worker runs the type: the job waits for one, its only attempt untouched, and
+    // the worker says so (issue 9 item 9; doctor reports it too, see doctor.rs).
     let job = inspect(&redis, &orphan);
-    assert_eq!(job["state"], "dead");
+    assert_eq!(job["state"], "scheduled", "{job}");
+    assert_eq!(job["attempt"], 0, "{job}");
     assert!(
-        job["error"]
-            .as_str()
-            .unwrap()
-            .contains("no handler for job type `nobody_handles_me`"),
-        "{job}"
+        r.stderr
+            .contains("no live worker of queue normal handles job type nobody_handles_me"),
+        "{}",
+        r.stderr
     );
 }
 
@@ -214,7 +210,7 @@ fn delayed_job_is_not_run_early() {
     run(jobq(&redis).args(["worker", "--queues", "normal", "--burst", "--exec", "true"])).ok();
     assert_eq!(state(&redis, &id), "scheduled");
     // An idle worker picks it up once it is due, promoted by the worker itself.
-    let _w = Worker::start(&redis, &["--queues", "normal", "--exec", "true"]);
+    let _w = Worker::on(&redis).exec("true").start();
     wait_for_state(&redis, &id, "completed", T);
     let job = inspect(&redis, &id);
     let due = chrono::DateTime::parse_from_rfc3339(job["scheduled_at"].as_str().unwrap()).unwrap();
@@ -235,32 +231,12 @@ fn sigkilled_worker_job_is_finished_by_another_with_attempt_2() {
         ),
     );
     let id = enqueue(&redis, &["t"]);
-    let mut a = Worker::start(
-        &redis,
-        &[
-            "--queues",
-            "normal",
-            "--exec",
-            h.to_str().unwrap(),
-            "--lease",
-            "1s",
-        ],
-    );
+    let mut a = Worker::on(&redis).exec(&h).lease("1s").start();
     wait_until("attempt 1 to start", T, || ledger(&started).len() == 1);
     a.signal(libc::SIGKILL);
     a.wait(T);
     let killed = std::time::Instant::now();
-    let _b = Worker::start(
-        &redis,
-        &[
-            "--queues",
-            "normal",
-            "--exec",
-            h.to_str().unwrap(),
-            "--lease",
-            "1s",
-        ],
-    );
+    let _b = Worker::on(&redis).exec(&h).lease("1s").start();
     wait_for_state(&redis, &id, "completed", T);
     let job = inspect(&redis, &id);
     let recovery = killed.elapsed();
@@ -292,25 +268,12 @@ fn a_job_that_keeps_killing_workers_goes_dead() {
     );
     let id = enqueue(&redis, &["t", "--max-attempts", "100"]);
     for round in 1..=3 {
-        let mut w = Worker::start(
-            &redis,
-            &[
-                "--queues",
-                "normal",
-                "--exec",
-                h.to_str().unwrap(),
-                "--lease",
-                "600ms",
-            ],
-        );
+        let mut w = Worker::on(&redis).exec(&h).lease("600ms").start();
         wait_until("the job to start", T, || ledger(&started).len() == round);
         w.signal(libc::SIGKILL);
         w.wait(T);
     }
-    let _w = Worker::start(
-        &redis,
-        &["--queues", "normal", "--exec", "true", "--lease", "600ms"],
-    );
+    let _w = Worker::on(&redis).exec("true").lease("600ms").start();
     wait_for_state(&redis, &id, "dead", T);
     assert_eq!(inspect(&redis, &id)["recoveries"], 3);
 }
@@ -331,7 +294,7 @@ fn sigterm_lets_the_running_job_finish() {
         ),
     );
     let id = enqueue(&redis, &["t"]);
-    let mut w = Worker::start(&redis, &["--queues", "normal", "--exec", h.to_str().unwrap()]);
+    let mut w = Worker::on(&redis).exec(&h).start();
     wait_until("handler to start", T, || started.exists());
     w.signal(libc::SIGTERM);
     wait_until("worker to announce shutdown", T, || {
@@ -354,19 +317,13 @@ fn shutdown_timeout_requeues_without_charging_the_attempt() {
         &format!("touch {}\nexec sleep 600", started.display()),
     );
     let id = enqueue(&redis, &["t"]);
-    let mut w = Worker::start(
-        &redis,
-        &[
-            "--queues",
-            "normal",
-            "--exec",
-            h.to_str().unwrap(),
-            "--shutdown-timeout",
-            "300ms",
-            "--kill-grace",
-            "200ms",
-        ],
-    );
+    let mut w = Worker::on(&redis)
+        .exec(&h)
+        .arg("--shutdown-timeout")
+        .arg("300ms")
+        .arg("--kill-grace")
+        .arg("200ms")
+        .start();
     wait_until("handler to start", T, || started.exists());
     w.signal(libc::SIGINT);
     assert_eq!(w.wait(T), 0);
@@ -396,19 +353,13 @@ fn second_signal_requeues_at_once() {
         ),
     );
     let id = enqueue(&redis, &["t"]);
-    let mut w = Worker::start(
-        &redis,
-        &[
-            "--queues",
-            "normal",
-            "--exec",
-            h.to_str().unwrap(),
-            "--shutdown-timeout",
-            "10m",
-            "--kill-grace",
-            "10m",
-        ],
-    );
+    let mut w = Worker::on(&redis)
+        .exec(&h)
+        .arg("--shutdown-timeout")
+        .arg("10m")
+        .arg("--kill-grace")
+        .arg("10m")
+        .start();
     wait_until("handler to start", T, || started.exists());
     w.signal(libc::SIGTERM);
     wait_until("worker to announce shutdown", T, || {
@@ -433,32 +384,12 @@ fn paused_worker_loses_its_lease_and_its_completion_is_refused() {
         ),
     );
     let id = enqueue(&redis, &["t"]);
-    let a = Worker::start(
-        &redis,
-        &[
-            "--queues",
-            "normal",
-            "--exec",
-            h.to_str().unwrap(),
-            "--lease",
-            "600ms",
-        ],
-    );
+    let a = Worker::on(&redis).exec(&h).lease("600ms").start();
     wait_until("attempt 1 to start", T, || {
         ledger(&ledger_path).contains(&"start 1".to_string())
     });
     a.signal(libc::SIGSTOP);
-    let _b = Worker::start(
-        &redis,
-        &[
-            "--queues",
-            "normal",
-            "--exec",
-            h.to_str().unwrap(),
-            "--lease",
-            "600ms",
-        ],
-    );
+    let _b = Worker::on(&redis).exec(&h).lease("600ms").start();
     wait_for_state(&redis, &id, "completed", T);
     assert_eq!(inspect(&redis, &id)["result"], "attempt 2");
     a.signal(libc::SIGCONT);
@@ -489,10 +420,7 @@ fn paused_worker_loses_its_lease_and_its_completion_is_refused() {
 #[test]
 fn worker_survives_a_redis_restart() {
     let mut redis = Redis::start();
-    let w = Worker::start(
-        &redis,
-        &["--queues", "normal", "--exec", "true", "--lease", "900ms"],
-    );
+    let w = Worker::on(&redis).exec("true").lease("900ms").start();
     let first = enqueue(&redis, &["t"]);
     wait_for_state(&redis, &first, "completed", T);
     redis.restart();
@@ -508,19 +436,21 @@ fn worker_survives_a_redis_restart() {
 #[test]
 fn worker_registers_itself() {
     let redis = Redis::start();
-    let w = Worker::start(
-        &redis,
-        &["--queues", "high,normal", "--concurrency", "3", "--exec", "true"],
-    );
+    let w = Worker::on(&redis)
+        .queues("high,normal")
+        .arg("--concurrency")
+        .arg("3")
+        .exec("true")
+        .start();
     let ids: Vec<String> = redis::cmd("ZRANGE")
-        .arg("jobq:workers")
+        .arg("{jobq}:workers")
         .arg(0)
         .arg(-1)
         .query(&mut redis.conn())
         .unwrap();
     assert_eq!(ids.len(), 1);
     let info: String = redis::cmd("GET")
-        .arg(format!("jobq:worker:{}", ids[0]))
+        .arg(format!("{{jobq}}:worker:{}", ids[0]))
         .query(&mut redis.conn())
         .unwrap();
     let info: serde_json::Value = serde_json::from_str(&info).unwrap();
