@@ -16,6 +16,7 @@ mod pubsub;
 mod registry;
 mod schedules;
 mod scripts;
+mod tls_probe;
 mod workers;
 
 /// Defaults for new jobs, shared by the library and the CLI's `--help`.
