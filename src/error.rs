@@ -5,7 +5,7 @@ use std::fmt::Display;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
     /// The user's input is wrong; nothing was written.
     #[error("{0}")]

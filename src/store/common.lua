@@ -134,15 +134,10 @@ local function clip(s, max)
   return s:sub(1, n) .. '...'
 end
 
--- Records one event about job `id` after its transition: the job's type, queue, state, attempt
--- and progress are read from its hash, so callers only say what happened (`event`) and add
--- any extras (`error`, `result`, `retry_at`). Other transitions (cancel) call it the same way:
---   emit(events, id, 'cancelled')
---
--- The hot transitions (enqueue, start, complete) already hold those fields and the time; they
--- call `emit_known` with `job` = { type, queue, state, attempt, progress } to save the HMGET
--- and TIME (two commands per event, six per job).
-local function emit_known(events, id, event, extra, job, now)
+-- The JSON of one event about job `id` after its transition: the job's type, queue, state,
+-- attempt and progress come from `job` = { type, queue, state, attempt, progress }, so callers
+-- only say what happened (`event`) and add any extras (`error`, `result`, `retry_at`).
+local function event_json(id, event, extra, job, now)
   local ev = extra or {}
   ev.event, ev.id, ev.type, ev.queue, ev.state = event, id, job.type, job.queue, job.state
   ev.attempt = tonumber(job.attempt) or 0
@@ -152,11 +147,33 @@ local function emit_known(events, id, event, extra, job, now)
   ev.error = clip(ev.error, EVENT_TEXT_MAX)
   ev.result = clip(ev.result, EVENT_TEXT_MAX)
   ev.time = now
-  local json = cjson.encode(ev)
+  return cjson.encode(ev)
+end
+
+-- Appends an event's JSON to the queue's stream and returns the message for live readers:
+-- the same JSON with its stream id spliced in (it lets them drop what a snapshot already
+-- showed), rather than encoding it twice (events are a hot path).
+local function record_event(events, json)
   local eid = redis.call('XADD', events, 'MAXLEN', '~', EVENTS_MAXLEN, '*', 'event', json)
-  -- Live readers get the stream id too: it lets them drop what a snapshot already showed.
-  -- Spliced into the encoded object rather than encoding it twice (events are a hot path).
-  publish(events, json:sub(1, -2) .. ',"event_id":"' .. eid .. '"}')
+  return json:sub(1, -2) .. ',"event_id":"' .. eid .. '"}'
+end
+
+-- Scripts that handle many jobs at once collect their live messages and publish them as one,
+-- one event per line (events.rs `Subscription::next` splits them).
+local function publish_events(events, messages)
+  if #messages > 0 then
+    publish(events, table.concat(messages, '\n'))
+  end
+end
+
+-- Records and publishes one event. Other transitions (cancel) call `emit`, which reads the
+-- job's fields itself:
+--   emit(events, id, 'cancelled')
+-- The hot transitions (enqueue, start, complete) already hold those fields and the time; they
+-- call `emit_known` (or `event_json` and `record_event` for a batch) to save the HMGET and
+-- TIME (two commands per event, six per job).
+local function emit_known(events, id, event, extra, job, now)
+  publish(events, record_event(events, event_json(id, event, extra, job, now)))
 end
 
 local function emit(events, id, event, extra)

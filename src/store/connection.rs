@@ -173,6 +173,8 @@ pub struct Store {
     pub(super) registered_queues: std::sync::Mutex<std::collections::HashSet<String>>,
     /// Routes and schemas as last read (see `Store::registry`).
     pub(super) registry: super::registry::RegistryCache,
+    /// Completions waiting for the next call (group commit, completions.rs).
+    pub(super) completions: super::completions::Completions,
 }
 
 /// Commands other than blocking pops must answer within this time or the connection is
@@ -219,6 +221,7 @@ impl Store {
             min_replicas: Default::default(),
             registered_queues: Default::default(),
             registry: Default::default(),
+            completions: Default::default(),
         };
         let (conn, sharded) = store.first_connection().await?;
         store.sharded_pubsub.store(sharded, Ordering::Relaxed);

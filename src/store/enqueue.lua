@@ -113,9 +113,7 @@ for base = FIRST, #ARGV, FIELDS do
     -- (job.rs validate_name), so nothing needs escaping and cjson is not needed.
     local json = '{"event":"enqueued","id":"' .. id .. '","type":"' .. job_type .. '","queue":"' ..
       queue .. '","state":"' .. state .. '","attempt":0,"time":' .. now
-    local eid = redis.call('XADD', events, 'MAXLEN', '~', EVENTS_MAXLEN, '*', 'event', json .. '}')
-    -- Live readers get the stream id too: it lets them drop what a snapshot already showed.
-    messages[#messages + 1] = json .. ',"event_id":"' .. eid .. '"}'
+    messages[#messages + 1] = record_event(events, json .. '}')
     reply[#reply + 1] = state
     reply[#reply + 1] = id
   end
@@ -133,8 +131,5 @@ end
 if wake_up then
   wake(signal)
 end
-if #messages > 0 then
-  -- One message for the batch, one event per line (events.rs `Subscription::next`).
-  publish(events, table.concat(messages, '\n'))
-end
+publish_events(events, messages)
 return reply

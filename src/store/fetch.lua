@@ -17,12 +17,26 @@ local signal = ARGV[6]
 
 -- A repeated call (its first reply was lost with the connection) gets the jobs the first call
 -- leased instead of leasing more: otherwise those would sit active until their lease ran out.
+-- The memo holds the fetch id and the leased ids only (payloads are read again, and only on
+-- this rare path); a job that has moved on since (its lease taken back) is left out.
 if ARGV[5] == '1' then
   local memo = redis.call('GET', fetched)
   if memo then
-    local m = cjson.decode(memo)
-    if m.id == fetch_id then
-      return m.out
+    local ids = {}
+    for word in string.gmatch(memo, '%S+') do
+      ids[#ids + 1] = word
+    end
+    if ids[1] == fetch_id then
+      local out = { 0 }
+      for i = 2, #ids do
+        local id = ids[i]
+        local f = redis.call('HMGET', job_key(id), 'state', 'lease', 'type', 'payload', 'attempt', 'max_attempts',
+          'timeout_ms')
+        if f[1] == 'active' and f[2] == worker .. '/' .. f[5] then
+          out[#out + 1] = { id, f[3], f[4], tonumber(f[5]), f[6], f[7], f[2] }
+        end
+      end
+      return out
     end
   end
 end
@@ -48,6 +62,9 @@ if flags[1] then
   return { -2 }
 end
 
+-- Live event messages of this fetch, published as one at the end.
+local messages = {}
+
 -- Due delayed and retry-waiting jobs are promoted here, by the workers themselves: the script
 -- is atomic, so each is promoted exactly once however many workers race. Most fetches find
 -- nothing due, so the head alone is read first (it also gives the next due time below).
@@ -64,7 +81,8 @@ if head[2] and tonumber(head[2]) <= now then
     if tonumber(f[1]) and tonumber(f[1]) ~= 5 then
       flags[4] = '1' -- it went to `ranked`: this fetch must look there
     end
-    emit_known(k.events, id, 'queued', nil, { type = f[2], queue = f[3], state = 'queued', attempt = f[4], progress = f[5] }, now)
+    messages[#messages + 1] = record_event(k.events, event_json(id, 'queued', nil,
+      { type = f[2], queue = f[3], state = 'queued', attempt = f[4], progress = f[5] }, now))
   end
   head = nil
 end
@@ -119,6 +137,7 @@ local function work_left()
 end
 
 local out = { 0 }
+local leased = {}
 local deadline = now + lease_ms
 local got = 0
 local released = false
@@ -156,9 +175,12 @@ while got < allow do
         redis.call('HSET', key, 'limited', '1')
       end
       redis.call('ZADD', active, deadline, id)
-      emit_known(k.events, id, 'started', nil, { type = f[3], queue = f[7], state = 'active', attempt = attempt }, now)
+      -- Written out directly: names and ids are plain ASCII (job.rs validate_name).
+      messages[#messages + 1] = record_event(k.events, '{"event":"started","id":"' .. id .. '","type":"' .. f[3] ..
+        '","queue":"' .. f[7] .. '","state":"active","attempt":' .. attempt .. ',"time":' .. now .. '}')
       got = got + 1
       out[got + 1] = { id, f[3], f[4], attempt, f[5], f[6], lease }
+      leased[got] = id
     else
       -- One leftover id fewer (see `stale` in ops.lua; stats subtracts it from the list length).
       if tonumber(redis.call('HGET', k.stats, 'stale') or '0') > 0 then
@@ -168,6 +190,7 @@ while got < allow do
   end
 end
 
+publish_events(k.events, messages)
 if released then
   publish(signal, 'release')
 end
@@ -183,7 +206,7 @@ if lim and got == allow and allow < want and work_left() then
 end
 
 if got > 0 then
-  redis.call('SET', fetched, cjson.encode({ id = fetch_id, out = out }), 'PX', lease_ms)
+  redis.call('SET', fetched, fetch_id .. ' ' .. table.concat(leased, ' '), 'PX', lease_ms)
 end
 
 if got == want then

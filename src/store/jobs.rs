@@ -296,7 +296,11 @@ impl Store {
         // One queue per call: its `--min-replicas` WAIT goes to that queue's master.
         let flat: Vec<String> = self
             .run_in(Some(&keys[0]), |mut conn| {
-                let resend = if sent.swap(true, std::sync::atomic::Ordering::Relaxed) { "1" } else { "0" };
+                let resend = if sent.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                    "1"
+                } else {
+                    "0"
+                };
                 let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
                 let mut cmd = evalsha(&SCRIPTS.enqueue, &keys);
                 cmd.arg(queue).arg(&signal).arg(resend).arg(&args);
@@ -374,7 +378,9 @@ fn enqueue_args(new: &NewJob) -> [String; 14] {
         new.at.map_or(0, |t| t.timestamp_millis().max(1)).to_string(),
         new.unique_key.clone().unwrap_or_default(),
         priority.map_or(String::new(), |p| p.to_string()),
-        new.expires_at.map_or(0, |t| t.timestamp_millis().max(1)).to_string(),
+        new.expires_at
+            .map_or(0, |t| t.timestamp_millis().max(1))
+            .to_string(),
         new.after.join(","),
         if new.after_any_outcome { "1" } else { "0" }.to_string(),
         new.expires.map_or(0, |d| d.as_millis().max(1) as u64).to_string(),

@@ -3,6 +3,7 @@
 
 mod archive;
 mod classify;
+mod completions;
 mod connection;
 mod deps;
 mod endpoint;

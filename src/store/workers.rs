@@ -94,7 +94,7 @@ pub fn recovery_period(lease: Duration) -> Duration {
     lease / 3
 }
 
-fn today() -> String {
+pub(super) fn today() -> String {
     Utc::now().format("%Y-%m-%d").to_string()
 }
 
@@ -194,30 +194,7 @@ impl Store {
     /// was lost (the job was recovered and belongs to someone else now). Jobs waiting for it
     /// (`enqueue --after`) are released before this returns.
     pub async fn complete(&self, job: &LeasedJob, result: &str, retention: Duration) -> Result<bool> {
-        let qk = self.keys().queue(&job.queue);
-        let reply: String = self
-            .run(|mut conn| {
-                let qk = &qk;
-                async move {
-                    SCRIPTS
-                        .complete
-                        .key(qk.job(&job.id))
-                        .key(qk.active())
-                        .key(qk.completed())
-                        .key(qk.stats())
-                        .key(qk.events())
-                        .key(qk.limit_state())
-                        .arg(&job.id)
-                        .arg(&job.lease)
-                        .arg(result)
-                        .arg(retention.as_millis() as u64)
-                        .arg(today())
-                        .arg(qk.signal())
-                        .invoke_async(&mut conn)
-                        .await
-                }
-            })
-            .await?;
+        let reply = self.complete_grouped(job, result, retention).await?;
         if reply == "release" {
             self.release_dependents_soon(&job.queue).await;
         }
