@@ -1251,6 +1251,7 @@ const SCHEDULE_EXAMPLES: &str = "\
 Examples:
   jobq schedule add nightly-backup --cron '30 2 * * *' --tz Europe/Berlin backup --data '{\"db\":\"main\"}'
   jobq schedule add cleanup --cron @hourly cleanup --queue low
+  jobq schedule add digest --every 15m digest --queue mail --priority 2
   jobq schedule add ping --every 30s healthcheck
   jobq schedule ls
   jobq schedule pause nightly-backup
@@ -1306,9 +1307,11 @@ pub struct ScheduleAddArgs {
     #[arg(long, short = 'd', default_value = "{}", value_name = "JSON|@FILE")]
     pub data: String,
 
-    /// Standard queue to use (without it or --queue: the type's route, else normal)
-    #[arg(long, short = 'p', value_enum, conflicts_with = "queue")]
-    pub priority: Option<Priority>,
+    /// high, normal or low: the standard queue to use (without it or --queue: the type's
+    /// route, else normal); or a number from 1 (runs first) to 10 (last), default 5: the
+    /// order of every job of the schedule within its queue (as enqueue --priority)
+    #[arg(long, short = 'p', value_parser = parse_priority, value_name = "high|normal|low|1-10")]
+    pub priority: Option<PriorityArg>,
 
     /// Any other queue, by name
     #[arg(long, short = 'q', value_name = "NAME")]
