@@ -826,8 +826,8 @@ Examples:
   jobq queue rm reports
   jobq queue rm old-imports --force --yes
 
-Removes the queue's name, counters, history (completed and cancelled jobs), events and pause
-flag. A queue with queued, scheduled or dead jobs is refused (exit 4) unless --force, which
+Removes the queue's name, counters, history (completed and cancelled jobs), events, pause
+flag and limit (`jobq limit`). A queue with queued, scheduled or dead jobs is refused (exit 4) unless --force, which
 deletes those jobs first, like `jobq purge QUEUE --state all`. A queue with running jobs is
 always refused: cancel them or let them finish. A worker that serves the queue, or a new
 job enqueued to it, makes the queue reappear (empty).";

@@ -530,6 +530,8 @@ impl Store {
             qk.recovery(),
             qk.ranked_on(),
             qk.expiring(),
+            qk.limit(),
+            qk.limit_state(),
         ];
         // Per-day counters are pruned after DAILY_STATS_DAYS: older ones do not exist.
         keys.extend(
@@ -550,6 +552,10 @@ impl Store {
         // that serves the queue adds the name back with its next heartbeat (documented).
         let _: i64 = self
             .query(redis::cmd("SREM").arg(self.keys().queues()).arg(queue))
+            .await?;
+        // Its limit went with its keys; the index entry goes after it (limits.rs).
+        let _: i64 = self
+            .query(redis::cmd("SREM").arg(self.keys().limits()).arg(queue))
             .await?;
         Ok(())
     }
