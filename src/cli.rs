@@ -827,10 +827,10 @@ Examples:
   jobq queue rm old-imports --force --yes
 
 Removes the queue's name, counters, history (completed and cancelled jobs), events, pause
-flag and limit (`jobq limit`). A queue with queued, scheduled or dead jobs is refused (exit 4) unless --force, which
-deletes those jobs first, like `jobq purge QUEUE --state all`. A queue with running jobs is
-always refused: cancel them or let them finish. A worker that serves the queue, or a new
-job enqueued to it, makes the queue reappear (empty).";
+flag and limit (`jobq limit`). A queue with queued, scheduled, waiting (--after) or dead jobs
+is refused (exit 4) unless --force, which deletes those jobs first, like `jobq purge QUEUE
+--state all`. A queue with running jobs is always refused: cancel them or let them finish. A
+worker that serves the queue, or a new job enqueued to it, makes the queue reappear (empty).";
 
 #[derive(Debug, Args)]
 #[command(after_long_help = QUEUE_RM_EXAMPLES)]
@@ -900,6 +900,8 @@ pub struct ManArgs {
 pub enum PurgeState {
     Queued,
     Scheduled,
+    /// Waiting for other jobs (`enqueue --after`)
+    Waiting,
     Dead,
     Cancelled,
     Completed,
@@ -910,7 +912,8 @@ pub enum PurgeState {
 #[derive(Debug, Args)]
 #[command(
     after_long_help = "Examples:\n  jobq purge low\n  jobq purge reports --state all --yes\n\n\
-Running jobs are never purged (cancel them). Deletes in atomic batches; Ctrl-C stops between them."
+Running jobs are never purged (cancel them). Jobs that wait for a purged job (`--after`) are \
+cancelled, as when it is cancelled. Deletes in atomic batches; Ctrl-C stops between them."
 )]
 pub struct PurgeArgs {
     /// Queue name

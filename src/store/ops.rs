@@ -317,7 +317,11 @@ impl Store {
             count.to_string(),
             job_type.unwrap_or("").to_string(),
         ];
-        let r: (u64, u64, u64) = self.eval(&SCRIPTS.purge_batch, &keys, &args).await?;
+        let r: (u64, u64, u64, u64) = self.eval(&SCRIPTS.purge_batch, &keys, &args).await?;
+        if r.3 == 1 {
+            // Jobs that waited for a purged one: cancelled now (or run, after any outcome).
+            self.release_dependents(queue).await?;
+        }
         Ok(Batch {
             done: r.0,
             passed: r.1,
