@@ -183,6 +183,7 @@ impl Store {
             qk.stats(),
             qk.events(),
             qk.waiting(),
+            qk.expiring(),
         ];
         let args = [
             id.to_string(),
@@ -307,7 +308,7 @@ impl Store {
             _ => "zset",
         };
         let source = qk.of_state(state);
-        let mut keys = vec![source, qk.stats()];
+        let mut keys = vec![source, qk.stats(), qk.expiring()];
         if state == State::Queued {
             keys.push(qk.ranked());
         }

@@ -3,7 +3,8 @@
 -- is popped from its tail (the ids a worker would take next).
 -- A deleted job that others wait for (`enqueue --after`) releases them as `purged` (deps.lua):
 -- they are cancelled (or run, with --after-any-outcome) instead of waiting forever.
--- KEYS: source (zset, or the queued list), stats[, ranked (with 'list': the queue's numbered jobs)]
+-- KEYS: source (zset, or the queued list), stats, expiring[, ranked (with 'list': the queue's
+--       numbered jobs)]
 -- ARGV: kind ('zset' | 'list'), start, count, type ('' = any)
 -- Returns { deleted, passed_over, scanned, 1 if dependents went to the outbox else 0 }
 local source, stats = KEYS[1], KEYS[2]
@@ -14,7 +15,7 @@ if kind == 'list' then
   -- Jobs with a priority number wait in `ranked` (common.lua push_waiting), not in the list:
   -- they are queued all the same, so they go too once the list is empty. Their leftover ids
   -- count as `stale` like the list's (cancel.lua, fetch.lua).
-  local ranked = KEYS[3]
+  local ranked = KEYS[4]
   if ranked and #ids < count then
     local more = redis.call('ZRANGE', ranked, 0, count - #ids - 1)
     if #more > 0 then
@@ -31,6 +32,7 @@ local deleted, passed, stale, released = 0, 0, 0, 0
 local function delete(key, id, f)
   release_unique(f[3], id)
   redis.call('DEL', key)
+  redis.call('ZREM', KEYS[3], id)
   if release_dependents(id, f[4], 'purged') then
     released = 1
   end

@@ -376,6 +376,44 @@ fn an_expired_job_is_cancelled_at_fetch_and_never_runs() {
     assert_eq!(state(&redis, &id), "completed");
 }
 
+/// A job with an expiry that ends before it (cancelled while queued, scheduled or waiting, or
+/// purged) leaves the expiring set with it: nothing is left for the sweep.
+#[test]
+fn a_cancelled_job_leaves_the_expiring_set() {
+    let redis = Redis::start();
+    let p = enqueue(&redis, &["p", "--queue", "q"]);
+    let ids = [
+        enqueue(&redis, &["t", "--queue", "q", "--expires", "1h"]),
+        enqueue(
+            &redis,
+            &["t", "--queue", "q", "--expires", "1h", "--delay", "10m"],
+        ),
+        enqueue(&redis, &["t", "--queue", "q", "--expires", "1h", "--after", &p]),
+        enqueue(
+            &redis,
+            &["t", "--queue", "q", "--expires", "1h", "--priority", "2"],
+        ),
+    ];
+    let expiring = || -> u64 {
+        redis::cmd("ZCARD")
+            .arg("{jobq:q}:expiring")
+            .query(&mut redis.conn())
+            .unwrap()
+    };
+    assert_eq!(expiring(), 4);
+    for id in &ids {
+        run(jobq(&redis).args(["cancel", id])).ok();
+        assert_eq!(state(&redis, id), "cancelled");
+    }
+    assert_eq!(expiring(), 0);
+    // Purged ones too.
+    enqueue(&redis, &["t", "--queue", "q", "--expires", "1h"]);
+    enqueue(&redis, &["t", "--queue", "q", "--expires", "1h", "--delay", "10m"]);
+    assert_eq!(expiring(), 2);
+    run(jobq(&redis).args(["purge", "q", "--state", "all", "--yes"])).ok();
+    assert_eq!(expiring(), 0);
+}
+
 #[test]
 fn batch_lines_take_after_and_expires() {
     let redis = Redis::start();
