@@ -408,7 +408,10 @@ fn a_cancelled_job_leaves_the_expiring_set() {
     assert_eq!(expiring(), 0);
     // Purged ones too.
     enqueue(&redis, &["t", "--queue", "q", "--expires", "1h"]);
-    enqueue(&redis, &["t", "--queue", "q", "--expires", "1h", "--delay", "10m"]);
+    enqueue(
+        &redis,
+        &["t", "--queue", "q", "--expires", "1h", "--delay", "10m"],
+    );
     assert_eq!(expiring(), 2);
     run(jobq(&redis).args(["purge", "q", "--state", "all", "--yes"])).ok();
     assert_eq!(expiring(), 0);

@@ -742,9 +742,40 @@ fn a_cancelled_job_whose_worker_died_ends_cancelled_not_requeued() {
     let r = run(jobq(&redis).args(["cancel", &id])).ok();
     assert!(r.stdout.contains("cancelling"), "{}", r.stdout);
     // Another worker recovers the expired lease: the job ends cancelled instead of running again.
-    let _w2 = Worker::start(&redis, &args);
+    let w2 = Worker::start(&redis, &args);
     wait_for_state(&redis, &id, "cancelled", T);
     assert_eq!(ledger(&ran).len(), 1, "ran once");
+    // Kept for the retention of cancelled jobs, like any other finished job.
+    let ttl = |id: &str| -> i64 {
+        redis::cmd("PTTL")
+            .arg(format!("{{jobq:normal}}:job:{id}"))
+            .query(&mut redis.conn())
+            .unwrap()
+    };
+    assert!(ttl(&id) > 0, "the job hash expires");
+    drop(w2);
+
+    // The same through `doctor --fix`'s recovery pass (recover.lua), with no worker left.
+    let w = Worker::start(&redis, &args);
+    let id = enqueue(&redis, &["slow"]);
+    wait_until("handler to start", T, || ledger(&ran).len() == 2);
+    w.signal(libc::SIGKILL);
+    drop(w);
+    run(jobq(&redis).args(["cancel", &id])).ok();
+    wait_until("the lease to run out", T, || {
+        let mut c = redis.conn();
+        let (s, _): (u64, u64) = redis::cmd("TIME").query(&mut c).unwrap();
+        let due: Vec<String> = redis::cmd("ZRANGEBYSCORE")
+            .arg("{jobq:normal}:active")
+            .arg("-inf")
+            .arg(s * 1000)
+            .query(&mut c)
+            .unwrap();
+        due.contains(&id)
+    });
+    run(jobq(&redis).args(["doctor", "--fix"]));
+    assert_eq!(state(&redis, &id), "cancelled");
+    assert!(ttl(&id) > 0, "the job hash expires");
 }
 
 #[test]
