@@ -1,8 +1,8 @@
-//! `jobq enqueue --batch FILE|-`: many jobs from JSON lines, in pipelined round trips.
+//! `jobq enqueue --batch FILE|-`: many jobs from JSON lines, a few hundred per round trip.
 //!
 //! Semantics (README "Bulk enqueue"): every line is parsed and validated before anything is
-//! sent, so one bad line enqueues nothing. Then the jobs go out in pipelines of
-//! `ENQUEUE_PIPELINE` (a few in flight), `CHUNK` lines at a time, and each chunk's ids are
+//! sent, so one bad line enqueues nothing. Then the jobs go out in script calls of
+//! `ENQUEUE_BATCH` jobs (a few in flight), `CHUNK` lines at a time, and each chunk's ids are
 //! printed before the next chunk is sent: if Redis fails mid-way, the ids on stdout are
 //! exactly the jobs known to be enqueued, and the error names the lines whose fate is unknown
 //! (that chunk) and the lines never sent.
@@ -13,14 +13,14 @@ use std::path::Path;
 use jobq::cli::{EnqueueArgs, GlobalArgs, PriorityArg};
 use jobq::error::{Error, Result};
 use jobq::exit::ExitStatus;
-use jobq::store::{EnqueueOutcome, ENQUEUE_PIPELINE};
+use jobq::store::{EnqueueOutcome, ENQUEUE_BATCH};
 use jobq::{duration, NewJob};
 use serde::{Deserialize, Serialize};
 
 use crate::output;
 
 /// Lines sent (and printed) together; a failure leaves at most this many lines uncertain.
-const CHUNK: usize = 8 * ENQUEUE_PIPELINE;
+const CHUNK: usize = 16 * ENQUEUE_BATCH;
 
 /// One line of a batch file. Absent fields take the command line's values (or defaults).
 #[derive(Deserialize)]

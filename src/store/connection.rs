@@ -235,6 +235,7 @@ impl Store {
         let start = Instant::now();
         let mut attempts = Attempts::new(shared);
         let mut waiting = false;
+        let mut probed = false;
         loop {
             let err = match self.open_proved().await {
                 Ok(ok) => {
@@ -252,6 +253,22 @@ impl Store {
             // (one log line), as it would during an outage. Other failures of the first
             // connection (a reset, a busy server) are retried like any command.
             let no_server = classify::action(&err) == Action::Reconnect && classify::code_of(&err).is_none();
+            // A TLS server that refuses this client closes right after the handshake; the
+            // redis crate may see only "broken pipe". Ask once, listening for its alert.
+            if !probed
+                && err.is_connection_dropped()
+                && !err.is_connection_refusal()
+                && !classify::is_tls_failure(&err)
+            {
+                if let Some(addr) = shared.endpoint.tls_addr() {
+                    probed = true;
+                    if let Some(alert) =
+                        super::tls_probe::rejection(&addr, &self.settings, CONNECT_TIMEOUT).await
+                    {
+                        return Err(shared.error(&alert));
+                    }
+                }
+            }
             if no_server && wait > Duration::ZERO {
                 if start.elapsed() >= wait {
                     let e = shared.error(&err);

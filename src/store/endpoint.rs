@@ -117,6 +117,17 @@ pub(super) struct Timeouts {
 }
 
 impl Endpoint {
+    /// The TLS address a first connection goes to (the first of a cluster's nodes), for the
+    /// rejection probe; `None` without TLS and for Sentinel (the master is looked up first).
+    pub(super) fn tls_addr(&self) -> Option<ConnectionAddr> {
+        let addr = match self {
+            Endpoint::Single { client } => client.get_connection_info().addr().clone(),
+            Endpoint::Cluster { nodes, .. } => nodes.first()?.addr().clone(),
+            Endpoint::Sentinel { .. } => return None,
+        };
+        matches!(addr, ConnectionAddr::TcpTls { .. }).then_some(addr)
+    }
+
     pub(super) fn parse(settings: &ConnectionSettings, timeouts: &Timeouts) -> Result<Endpoint> {
         let url = settings.url.as_str();
         let certs = settings.certificates()?;

@@ -1,84 +1,140 @@
--- KEYS: job, queued, scheduled, unique (the job key again when there is no unique key), events,
---       expiring, waiting, and for a numbered priority other than 5 only: ranked, ranked:on
--- ARGV: id, type, queue, payload, max_attempts, timeout_ms, delay_ms, at_ms, unique_key, signal
---       channel, priority ('' = none), expires_at_ms ('0': none), after (parent ids,
---       comma-separated; '': none), after_any ('1'/'0'), expires_in_ms ('0': none; measured
---       from now on the Redis clock, like delay_ms)
-local job, queued, scheduled, unique, events = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local id, unique_name, signal = ARGV[1], ARGV[9], ARGV[10]
-
--- The client picks the id, so a retried enqueue (reply lost on a dropped connection) finds
--- its own job instead of creating a second one.
-local existing = redis.call('HGET', job, 'state')
-if existing then
-  return { existing, id }
-end
-
-if unique_name ~= '' then
-  local holder = redis.call('GET', unique)
-  if holder then
-    local state = redis.call('HGET', job_key(holder), 'state')
-    if state and state ~= 'completed' and state ~= 'dead' and state ~= 'cancelled' then
-      return { 'duplicate', holder }
-    end
-  end
-end
+-- Writes a batch of new jobs of one queue: one call for up to ENQUEUE_BATCH jobs (jobs.rs), so
+-- the time, the push onto the list, the wake-up and the live event message are paid once per
+-- batch instead of once per job (issue "Throughput": bulk enqueue).
+-- KEYS: queued, scheduled, events, expiring, waiting, ranked, ranked:on
+-- ARGV: queue, signal channel, resend ('1': a retry of a call whose reply was lost, so every
+--       job may exist already), then FIELDS values per job:
+--       id, type, payload, max_attempts, timeout_ms, delay_ms, at_ms, unique_name, priority
+--       ('' = none or 5), expires_at_ms ('0': none), after (parent ids, comma-separated; '':
+--       none), after_any ('1'/'0'), expires_in_ms ('0': none; from now on the Redis clock,
+--       like delay_ms), own_id ('1': the caller chose the id, so it may exist already)
+-- Returns state, id for each job in order; state 'duplicate' names the unique key's holder.
+local queued, scheduled, events, expiring, waiting, ranked, ranked_on =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local queue, signal, resend = ARGV[1], ARGV[2], ARGV[3] == '1'
+local FIELDS, FIRST = 14, 4
 
 local now = now_ms()
-local run_at = now
-if tonumber(ARGV[8]) > 0 then
-  run_at = tonumber(ARGV[8])
-elseif tonumber(ARGV[7]) > 0 then
-  run_at = now + tonumber(ARGV[7])
-end
-local state = 'queued'
-if run_at > now then
-  state = 'scheduled'
-end
-local after = ARGV[13]
-if after ~= '' then
-  -- Waits for its parents (deps.lua); release_child.lua queues it, or schedules it for
-  -- `run_at` if that is still ahead then.
-  state = 'waiting'
+local reply = {}
+local plain = {}        -- ids for the plain list, pushed once at the end
+local ranked_empty = false
+local earliest = nil    -- the earliest due time among scheduled jobs of this batch
+local messages = {}     -- live event messages, published as one at the end
+
+-- The first due time before this batch: idle workers re-read it only if a job comes due
+-- earlier than the one they know.
+local due_before = redis.call('ZRANGE', scheduled, 0, 0, 'WITHSCORES')[2]
+due_before = due_before and tonumber(due_before)
+
+for base = FIRST, #ARGV, FIELDS do
+  local id, job_type, unique_name = ARGV[base], ARGV[base + 1], ARGV[base + 7]
+  local job = job_key(id)
+  local done = nil
+  -- The client picks the id, so a replayed call finds its own jobs instead of writing them
+  -- twice. Ids this process generated (ULIDs) cannot exist yet on a first send.
+  if resend or ARGV[base + 13] == '1' then
+    local existing = redis.call('HGET', job, 'state')
+    if existing then
+      done = { existing, id }
+    end
+  end
+  if not done and unique_name ~= '' then
+    local holder = redis.call('GET', unique_key(unique_name))
+    if holder then
+      local state = redis.call('HGET', job_key(holder), 'state')
+      if state and state ~= 'completed' and state ~= 'dead' and state ~= 'cancelled' then
+        done = { 'duplicate', holder }
+      end
+    end
+  end
+  if done then
+    reply[#reply + 1] = done[1]
+    reply[#reply + 1] = done[2]
+  else
+    local run_at = now
+    local at, delay = tonumber(ARGV[base + 6]), tonumber(ARGV[base + 5])
+    if at > 0 then
+      run_at = at
+    elseif delay > 0 then
+      run_at = now + delay
+    end
+    local state = 'queued'
+    if run_at > now then
+      state = 'scheduled'
+    end
+    local after = ARGV[base + 10]
+    if after ~= '' then
+      -- Waits for its parents (deps.lua); release_child.lua queues it, or schedules it for
+      -- `run_at` if that is still ahead then.
+      state = 'waiting'
+    end
+    local priority = ARGV[base + 8]
+    if priority == '' then
+      redis.call('HSET', job, 'id', id, 'type', job_type, 'queue', queue, 'payload', ARGV[base + 2],
+        'state', state, 'attempt', 0, 'max_attempts', ARGV[base + 3], 'timeout_ms', ARGV[base + 4],
+        'created_ms', now, 'scheduled_ms', run_at, 'unique_key', unique_name)
+    else
+      redis.call('HSET', job, 'id', id, 'type', job_type, 'queue', queue, 'payload', ARGV[base + 2],
+        'state', state, 'attempt', 0, 'max_attempts', ARGV[base + 3], 'timeout_ms', ARGV[base + 4],
+        'created_ms', now, 'scheduled_ms', run_at, 'unique_key', unique_name, 'priority', priority)
+    end
+    if unique_name ~= '' then
+      redis.call('SET', unique_key(unique_name), id)
+    end
+    local expires_at, expires_in = ARGV[base + 9], ARGV[base + 12]
+    if expires_at ~= '0' or expires_in ~= '0' then
+      -- Never started after this (fetch.lua checks; the recovery pass sweeps the rest).
+      local expires = tonumber(expires_at)
+      if expires_in ~= '0' then
+        expires = now + tonumber(expires_in)
+      end
+      redis.call('HSET', job, 'expires_ms', expires)
+      redis.call('ZADD', expiring, expires, id)
+    end
+    if state == 'waiting' then
+      -- Its priority waits in the hash: release_child.lua puts it where its number says.
+      local parents = 1
+      for _ in string.gmatch(after, ',') do
+        parents = parents + 1
+      end
+      redis.call('HSET', job, 'after', after, 'after_any', ARGV[base + 11], 'deps_left', parents)
+      redis.call('ZADD', waiting, now, id)
+    elseif state == 'scheduled' then
+      redis.call('ZADD', scheduled, run_at, id)
+      if not earliest or run_at < earliest then
+        earliest = run_at
+      end
+    elseif priority == '' then
+      plain[#plain + 1] = id
+    elseif push_waiting(queued, ranked, ranked_on, id, priority, false, now) == 1 then
+      ranked_empty = true
+    end
+    -- The event of a fresh job, written out directly: names and ids are plain ASCII
+    -- (job.rs validate_name), so nothing needs escaping and cjson is not needed.
+    local json = '{"event":"enqueued","id":"' .. id .. '","type":"' .. job_type .. '","queue":"' ..
+      queue .. '","state":"' .. state .. '","attempt":0,"time":' .. now
+    local eid = redis.call('XADD', events, 'MAXLEN', '~', EVENTS_MAXLEN, '*', 'event', json .. '}')
+    -- Live readers get the stream id too: it lets them drop what a snapshot already showed.
+    messages[#messages + 1] = json .. ',"event_id":"' .. eid .. '"}'
+    reply[#reply + 1] = state
+    reply[#reply + 1] = id
+  end
 end
 
-redis.call('HSET', job, 'id', id, 'type', ARGV[2], 'queue', ARGV[3], 'payload', ARGV[4],
-  'state', state, 'attempt', 0, 'max_attempts', ARGV[5], 'timeout_ms', ARGV[6],
-  'created_ms', now, 'scheduled_ms', run_at, 'unique_key', unique_name)
-if unique_name ~= '' then
-  redis.call('SET', unique, id)
-end
-local priority = ARGV[11]
-if priority and priority ~= '' then
-  redis.call('HSET', job, 'priority', priority)
-end
-if ARGV[12] ~= '0' or ARGV[15] ~= '0' then
-  -- Never started after this (fetch.lua checks; the recovery pass sweeps the rest).
-  local expires = tonumber(ARGV[12])
-  if ARGV[15] ~= '0' then
-    expires = now + tonumber(ARGV[15])
-  end
-  redis.call('HSET', job, 'expires_ms', expires)
-  redis.call('ZADD', KEYS[6], expires, id)
-end
-if state == 'waiting' then
-  -- Its priority waits in the hash: release_child.lua puts it where its number says.
-  local parents = 1
-  for _ in string.gmatch(after, ',') do
-    parents = parents + 1
-  end
-  redis.call('HSET', job, 'after', after, 'after_any', ARGV[14], 'deps_left', parents)
-  redis.call('ZADD', KEYS[7], now, id)
-elseif state == 'scheduled' then
-  -- Idle workers re-read the next due time only if this job is due before the one they know.
-  redis.call('ZADD', scheduled, run_at, id)
-  if redis.call('ZRANGE', scheduled, 0, 0)[1] == id then
-    wake(signal)
-  end
-elseif push_waiting(queued, KEYS[8], KEYS[9], id, priority, false, now) == 1 then
+local wake_up = ranked_empty
+if #plain > 0 and redis.call('LPUSH', queued, unpack(plain)) == #plain then
   -- Only a queue that was empty needs a wake-up: a backlog is being drained by workers who
   -- heard of it already (fetch.lua passes the wake-up on while it leaves work behind).
+  wake_up = true
+end
+if earliest and (not due_before or earliest < due_before) then
+  wake_up = true
+end
+if wake_up then
   wake(signal)
 end
-emit_known(events, id, 'enqueued', nil, { type = ARGV[2], queue = ARGV[3], state = state, attempt = 0 }, now)
-return { state, id }
+if #messages > 0 then
+  -- One message for the batch, one event per line (events.rs `Subscription::next`).
+  publish(events, table.concat(messages, '\n'))
+end
+return reply

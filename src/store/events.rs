@@ -99,6 +99,9 @@ pub fn stream_pos(id: &str) -> (u64, u64) {
 /// snapshot afterwards (see [`Store::snapshot`]).
 pub struct Subscription {
     sub: super::Subscriber,
+    /// Events of a message not handed out yet: a batch enqueue publishes one message with
+    /// one event per line (enqueue.lua).
+    pending: std::collections::VecDeque<Event>,
 }
 
 impl Subscription {
@@ -112,11 +115,13 @@ impl Subscription {
     /// events of the gap are gone, so the caller re-reads what it follows (and resubscribes).
     pub async fn next(&mut self) -> Option<Event> {
         loop {
+            if let Some(ev) = self.pending.pop_front() {
+                return Some(ev);
+            }
             match self.sub.next_or_gap().await? {
                 Delivery::Message(_, payload) => {
-                    if let Some(ev) = Event::parse(&payload) {
-                        return Some(ev);
-                    }
+                    self.pending
+                        .extend(payload.split(|&b| b == b'\n').filter_map(Event::parse));
                 }
                 Delivery::Gap => return None,
             }
@@ -180,6 +185,7 @@ impl Store {
     pub async fn subscribe(&self, queues: &[String]) -> Result<Subscription> {
         let channels: Vec<String> = queues.iter().map(|q| self.events_channel(q)).collect();
         Ok(Subscription {
+            pending: Default::default(),
             sub: self.subscribe_channels(&channels).await?,
         })
     }

@@ -170,10 +170,12 @@ impl EnqueueOutcome {
     }
 }
 
-/// Enqueue scripts sent per pipeline by [`Store::enqueue_many`]: large enough to amortise the
-/// round trip, small enough that one pipeline does not hold Redis for long (~10 ms).
-pub const ENQUEUE_PIPELINE: usize = 1000;
-const PIPELINES_IN_FLIGHT: usize = 4;
+/// Jobs per enqueue script call of [`Store::enqueue_many`]: large enough to amortise the round
+/// trip and the per-call work, small enough that one call does not hold Redis for long (a few
+/// milliseconds).
+pub const ENQUEUE_BATCH: usize = 500;
+/// Calls in flight: Redis runs one while the client builds the next.
+const BATCHES_IN_FLIGHT: usize = 4;
 
 /// The script replies `duplicate` or the job's state; a retried call whose first attempt
 /// landed (reply lost) reports that job's current state.
@@ -194,7 +196,7 @@ impl Store {
         let mut new = new.clone();
         self.registry().await?.apply(&mut new)?;
         self.check_parents(std::slice::from_ref(&new)).await?;
-        let mut replies = self.send_enqueue_pipeline(&[&new]).await?;
+        let mut replies = self.send_enqueue_batch(&[&new]).await?;
         self.register_queues(std::slice::from_ref(&new)).await?;
         let out = outcome(replies.remove(0))?;
         self.link_created(&new, &out).await?;
@@ -210,14 +212,14 @@ impl Store {
         }
     }
 
-    /// Writes many jobs with pipelines of up to [`ENQUEUE_PIPELINE`] enqueue scripts (one
-    /// round trip each, a few in flight), returning one outcome per job, in order. Every job
-    /// is validated before anything is sent. A pipeline only ever holds one queue's jobs (one
-    /// cluster slot), so jobs of several queues go out as one pipeline per queue. On an error,
+    /// Writes many jobs with enqueue script calls of up to [`ENQUEUE_BATCH`] jobs (one round
+    /// trip each, a few in flight), returning one outcome per job, in order. Every job is
+    /// validated before anything is sent. A call only ever holds one queue's jobs (one cluster
+    /// slot), so jobs of several queues go out as one call per queue. On an error,
     /// any part of this call's jobs may have landed (callers that must report exactly what
     /// was written call it with bounded slices, as `jobq enqueue --batch` does). Transient
     /// errors are retried by `run`, which is safe: the client picks the ids, so a replayed
-    /// script finds its job.
+    /// call finds its jobs.
     pub async fn enqueue_many(&self, jobs: &[NewJob]) -> Result<Vec<EnqueueOutcome>> {
         for new in jobs {
             new.validate()?;
@@ -245,16 +247,16 @@ impl Store {
         }
         let chunks: Vec<&[usize]> = by_queue
             .iter()
-            .flat_map(|idx| idx.chunks(ENQUEUE_PIPELINE))
+            .flat_map(|idx| idx.chunks(ENQUEUE_BATCH))
             .collect();
-        // A few pipelines in flight keep Redis busy while the client builds the next one.
+        // A few calls in flight keep Redis busy while the client builds the next one.
         let replies: Vec<Vec<(String, String)>> = stream::iter(chunks.iter())
             .map(|idx| {
                 let jobs = &jobs;
                 let chunk: Vec<&NewJob> = idx.iter().map(|&i| &jobs[i]).collect();
-                async move { self.send_enqueue_pipeline(&chunk).await }
+                async move { self.send_enqueue_batch(&chunk).await }
             })
-            .buffered(PIPELINES_IN_FLIGHT)
+            .buffered(BATCHES_IN_FLIGHT)
             .try_collect()
             .await?;
         self.register_queues(&jobs).await?;
@@ -274,26 +276,45 @@ impl Store {
         Ok(outcomes)
     }
 
-    async fn send_enqueue_pipeline(&self, chunk: &[&NewJob]) -> Result<Vec<(String, String)>> {
-        let mut pipe = redis::pipe();
-        for new in chunk {
-            pipe.add_command(self.enqueue_cmd(new));
-        }
-        // One queue per pipeline: its `--min-replicas` WAIT goes to that queue's master.
-        let queue_key = self.keys().queue(&chunk[0].queue).queued();
-        self.run_in(Some(&queue_key), |mut conn| {
-            let pipe = &pipe;
-            async move {
-                match pipe.query_async(&mut conn).await {
-                    Err(e) if is_noscript(&e) => {
-                        SCRIPTS.enqueue.prepare_invoke().load_async(&mut conn).await?;
-                        pipe.query_async(&mut conn).await
+    /// Sends one queue's jobs as one enqueue script call (see enqueue.lua). A retry after a
+    /// lost reply marks the call as a resend, so the script looks for jobs that landed.
+    async fn send_enqueue_batch(&self, chunk: &[&NewJob]) -> Result<Vec<(String, String)>> {
+        let queue = &chunk[0].queue;
+        let qk = self.keys().queue(queue);
+        let keys = [
+            qk.queued(),
+            qk.scheduled(),
+            qk.events(),
+            qk.expiring(),
+            qk.waiting(),
+            qk.ranked(),
+            qk.ranked_on(),
+        ];
+        let signal = qk.signal();
+        let args: Vec<String> = chunk.iter().flat_map(|new| enqueue_args(new)).collect();
+        let sent = std::sync::atomic::AtomicBool::new(false);
+        // One queue per call: its `--min-replicas` WAIT goes to that queue's master.
+        let flat: Vec<String> = self
+            .run_in(Some(&keys[0]), |mut conn| {
+                let resend = if sent.swap(true, std::sync::atomic::Ordering::Relaxed) { "1" } else { "0" };
+                let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+                let mut cmd = evalsha(&SCRIPTS.enqueue, &keys);
+                cmd.arg(queue).arg(&signal).arg(resend).arg(&args);
+                async move {
+                    match cmd.query_async(&mut conn).await {
+                        Err(e) if is_noscript(&e) => {
+                            SCRIPTS.enqueue.prepare_invoke().load_async(&mut conn).await?;
+                            cmd.query_async(&mut conn).await
+                        }
+                        other => other,
                     }
-                    other => other,
                 }
-            }
-        })
-        .await
+            })
+            .await?;
+        Ok(flat
+            .chunks_exact(2)
+            .map(|p| (p[0].clone(), p[1].clone()))
+            .collect())
     }
 
     /// SADD of the queue names of `jobs` this process has not registered yet, after their jobs
@@ -319,57 +340,6 @@ impl Store {
         Ok(())
     }
 
-    fn enqueue_cmd(&self, new: &NewJob) -> redis::Cmd {
-        let id = new.id.clone().unwrap_or_else(|| job::new_job_id(&new.queue));
-        let qk = self.keys().queue(&new.queue);
-        let job_key = qk.job(&id);
-        let (qk_queued, qk_scheduled, qk_events) = (qk.queued(), qk.scheduled(), qk.events());
-        let unique_key = new
-            .unique_key
-            .as_deref()
-            .map(|k| qk.unique(k))
-            .unwrap_or_else(|| job_key.clone());
-        let timeout_ms = new.timeout.map_or(0, |t| t.as_millis() as u64);
-        let delay_ms = new.delay.map_or(0, |d| d.as_millis() as u64);
-        let at_ms = new.at.map_or(0, |t| t.timestamp_millis().max(1));
-        let expires_at_ms = new.expires_at.map_or(0, |t| t.timestamp_millis().max(1));
-        let expires_in_ms = new.expires.map_or(0, |d| d.as_millis().max(1) as u64);
-        // Only a job with a number other than 5 names the ranked set (and pays for it).
-        let priority = new.priority.filter(|&p| p != job::DEFAULT_PRIORITY);
-        let (qk_expiring, qk_waiting) = (qk.expiring(), qk.waiting());
-        let (ranked, ranked_on) = (qk.ranked(), qk.ranked_on());
-        let mut keys = vec![
-            &job_key,
-            &qk_queued,
-            &qk_scheduled,
-            &unique_key,
-            &qk_events,
-            &qk_expiring,
-            &qk_waiting,
-        ];
-        if priority.is_some() {
-            keys.extend([&ranked, &ranked_on]);
-        }
-        let keys: Vec<&str> = keys.into_iter().map(String::as_str).collect();
-        let mut cmd = evalsha(&SCRIPTS.enqueue, &keys);
-        cmd.arg(&id)
-            .arg(&new.job_type)
-            .arg(&new.queue)
-            .arg(&new.payload)
-            .arg(new.max_attempts)
-            .arg(timeout_ms)
-            .arg(delay_ms)
-            .arg(at_ms)
-            .arg(new.unique_key.as_deref().unwrap_or(""))
-            .arg(qk.signal())
-            .arg(priority.map_or(String::new(), |p| p.to_string()))
-            .arg(expires_at_ms)
-            .arg(new.after.join(","))
-            .arg(if new.after_any_outcome { "1" } else { "0" })
-            .arg(expires_in_ms);
-        cmd
-    }
-
     /// Reads one job. Unknown ids are `NotFound`; malformed ids are `Invalid`.
     pub async fn job(&self, id: &str) -> Result<Job> {
         let queue = job::queue_of(id)?;
@@ -383,4 +353,31 @@ impl Store {
         }
         Job::from_hash(&hash)
     }
+}
+
+/// One job's values for enqueue.lua, in its order (FIELDS per job).
+fn enqueue_args(new: &NewJob) -> [String; 14] {
+    let (id, own_id) = match &new.id {
+        Some(id) => (id.clone(), "1"),
+        None => (job::new_job_id(&new.queue), "0"),
+    };
+    let ms = |d: Option<std::time::Duration>| d.map_or(0, |d| d.as_millis() as u64).to_string();
+    // Only a job with a number other than 5 goes to the ranked set (and pays for it).
+    let priority = new.priority.filter(|&p| p != job::DEFAULT_PRIORITY);
+    [
+        id,
+        new.job_type.clone(),
+        new.payload.clone(),
+        new.max_attempts.to_string(),
+        ms(new.timeout),
+        ms(new.delay),
+        new.at.map_or(0, |t| t.timestamp_millis().max(1)).to_string(),
+        new.unique_key.clone().unwrap_or_default(),
+        priority.map_or(String::new(), |p| p.to_string()),
+        new.expires_at.map_or(0, |t| t.timestamp_millis().max(1)).to_string(),
+        new.after.join(","),
+        if new.after_any_outcome { "1" } else { "0" }.to_string(),
+        new.expires.map_or(0, |d| d.as_millis().max(1) as u64).to_string(),
+        own_id.to_string(),
+    ]
 }

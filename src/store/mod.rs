@@ -16,6 +16,7 @@ mod pubsub;
 mod registry;
 mod schedules;
 mod scripts;
+mod tls_probe;
 mod workers;
 
 /// Defaults for new jobs, shared by the library and the CLI's `--help`.
@@ -32,7 +33,7 @@ pub use endpoint::{ConnectionSettings, URL_FORMS};
 pub use events::{stream_pos, Event, Subscription, EVENTS_MAXLEN};
 pub use pubsub::{Delivery, Subscriber};
 
-pub use jobs::{EnqueueOutcome, NewJob, ENQUEUE_PIPELINE};
+pub use jobs::{EnqueueOutcome, NewJob, ENQUEUE_BATCH};
 pub use migrate::MigrationPlan;
 pub use ops::{
     last_days, Batch, CancelOutcome, DayStats, PagePos, QueueStats, CANCELLED_RETENTION, DAILY_STATS_DAYS,
