@@ -826,11 +826,11 @@ Examples:
   jobq queue rm reports
   jobq queue rm old-imports --force --yes
 
-Removes the queue's name, counters, history (completed and cancelled jobs), events and pause
-flag. A queue with queued, scheduled or dead jobs is refused (exit 4) unless --force, which
-deletes those jobs first, like `jobq purge QUEUE --state all`. A queue with running jobs is
-always refused: cancel them or let them finish. A worker that serves the queue, or a new
-job enqueued to it, makes the queue reappear (empty).";
+Removes the queue's name, counters, history (completed and cancelled jobs), events, pause
+flag and limit (`jobq limit`). A queue with queued, scheduled, waiting (--after) or dead jobs
+is refused (exit 4) unless --force, which deletes those jobs first, like `jobq purge QUEUE
+--state all`. A queue with running jobs is always refused: cancel them or let them finish. A
+worker that serves the queue, or a new job enqueued to it, makes the queue reappear (empty).";
 
 #[derive(Debug, Args)]
 #[command(after_long_help = QUEUE_RM_EXAMPLES)]
@@ -900,6 +900,8 @@ pub struct ManArgs {
 pub enum PurgeState {
     Queued,
     Scheduled,
+    /// Waiting for other jobs (`enqueue --after`)
+    Waiting,
     Dead,
     Cancelled,
     Completed,
@@ -910,7 +912,8 @@ pub enum PurgeState {
 #[derive(Debug, Args)]
 #[command(
     after_long_help = "Examples:\n  jobq purge low\n  jobq purge reports --state all --yes\n\n\
-Running jobs are never purged (cancel them). Deletes in atomic batches; Ctrl-C stops between them."
+Running jobs are never purged (cancel them). Jobs that wait for a purged job (`--after`) are \
+cancelled, as when it is cancelled. Deletes in atomic batches; Ctrl-C stops between them."
 )]
 pub struct PurgeArgs {
     /// Queue name
@@ -1251,6 +1254,7 @@ const SCHEDULE_EXAMPLES: &str = "\
 Examples:
   jobq schedule add nightly-backup --cron '30 2 * * *' --tz Europe/Berlin backup --data '{\"db\":\"main\"}'
   jobq schedule add cleanup --cron @hourly cleanup --queue low
+  jobq schedule add digest --every 15m digest --queue mail --priority 2
   jobq schedule add ping --every 30s healthcheck
   jobq schedule ls
   jobq schedule pause nightly-backup
@@ -1306,9 +1310,11 @@ pub struct ScheduleAddArgs {
     #[arg(long, short = 'd', default_value = "{}", value_name = "JSON|@FILE")]
     pub data: String,
 
-    /// Standard queue to use (without it or --queue: the type's route, else normal)
-    #[arg(long, short = 'p', value_enum, conflicts_with = "queue")]
-    pub priority: Option<Priority>,
+    /// high, normal or low: the standard queue to use (without it or --queue: the type's
+    /// route, else normal); or a number from 1 (runs first) to 10 (last), default 5: the
+    /// order of every job of the schedule within its queue (as enqueue --priority)
+    #[arg(long, short = 'p', value_parser = parse_priority, value_name = "high|normal|low|1-10")]
+    pub priority: Option<PriorityArg>,
 
     /// Any other queue, by name
     #[arg(long, short = 'q', value_name = "NAME")]

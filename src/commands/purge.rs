@@ -13,12 +13,14 @@ pub async fn run(args: PurgeArgs, g: &GlobalArgs) -> Result<ExitStatus> {
     let states = match args.state {
         PurgeState::Queued => vec![State::Queued],
         PurgeState::Scheduled => vec![State::Scheduled],
+        PurgeState::Waiting => vec![State::Waiting],
         PurgeState::Dead => vec![State::Dead],
         PurgeState::Cancelled => vec![State::Cancelled],
         PurgeState::Completed => vec![State::Completed],
         PurgeState::All => vec![
             State::Queued,
             State::Scheduled,
+            State::Waiting,
             State::Dead,
             State::Cancelled,
             State::Completed,

@@ -29,12 +29,12 @@ async fn rm(args: QueueRmArgs, g: &GlobalArgs) -> Result<ExitStatus> {
             s.active
         )));
     }
-    let pending = s.queued + s.scheduled + s.dead;
+    let pending = s.queued + s.scheduled + s.waiting + s.dead;
     if pending > 0 && !args.force {
         return Err(Error::Conflict(format!(
-            "queue {q} still has {} queued, {} scheduled and {} dead jobs; \
+            "queue {q} still has {} queued, {} scheduled, {} waiting and {} dead jobs; \
              purge them (jobq purge {q} --state all) or add --force",
-            s.queued, s.scheduled, s.dead
+            s.queued, s.scheduled, s.waiting, s.dead
         )));
     }
     let total = pending + s.completed + s.cancelled;
@@ -53,9 +53,12 @@ async fn rm(args: QueueRmArgs, g: &GlobalArgs) -> Result<ExitStatus> {
     }
     let mut states = vec![State::Completed, State::Cancelled];
     if args.force {
-        states.extend([State::Queued, State::Scheduled, State::Dead]);
+        states.extend([State::Queued, State::Scheduled, State::Waiting, State::Dead]);
     }
     let deleted_jobs = delete_jobs(&store, q, &states).await?;
+    // Releases of its ended jobs not yet applied to their children (a worker's crash) are
+    // applied now: the children must not wait for a queue that is gone.
+    store.release_dependents(q).await?;
     store.remove_queue(q).await?;
     let done = QueueRemoved {
         queue: q.clone(),

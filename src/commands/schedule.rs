@@ -3,7 +3,7 @@
 //! definitions, through the store.
 
 use chrono::{DateTime, Utc};
-use jobq::cli::{GlobalArgs, ScheduleAddArgs, ScheduleCommand};
+use jobq::cli::{GlobalArgs, PriorityArg, ScheduleAddArgs, ScheduleCommand};
 use jobq::error::{Error, Result};
 use jobq::exit::ExitStatus;
 use jobq::job::{millis_to_time, validate_name};
@@ -156,10 +156,18 @@ fn definition(a: &ScheduleAddArgs) -> Result<ScheduleDef> {
         },
         (None, None) => return Err(Error::invalid("give --cron EXPR or --every DURATION")),
     };
-    let queue = a
-        .queue
-        .clone()
-        .or_else(|| a.priority.map(|p| p.queue().to_string()));
+    // --priority as enqueue takes it: a name picks the queue, a number orders within it.
+    let (named, priority) = match a.priority {
+        Some(PriorityArg::Queue(p)) => (Some(p.queue()), None),
+        Some(PriorityArg::Number(n)) => (None, Some(n)),
+        None => (None, None),
+    };
+    if let (Some(p), Some(q)) = (named, &a.queue) {
+        return Err(Error::invalid(format!(
+            "--priority {p} names a queue, and so does --queue {q}: give one (a number 1-10 for --priority may go with --queue)"
+        )));
+    }
+    let queue = a.queue.clone().or_else(|| named.map(str::to_string));
     Ok(ScheduleDef {
         name: a.name.clone(),
         timing,
@@ -169,6 +177,7 @@ fn definition(a: &ScheduleAddArgs) -> Result<ScheduleDef> {
         queue,
         max_attempts: a.max_attempts,
         timeout_ms: a.timeout.map(|t| t.as_millis() as u64),
+        priority,
     })
 }
 

@@ -120,6 +120,11 @@ async fn unhandled_types(store: &Store, queue: &str, serving: &[&WorkerInfo]) ->
     let mut ids: Vec<String> = store
         .query(redis::cmd("LRANGE").arg(qk.queued()).arg(-TYPE_SAMPLE).arg(-1))
         .await?;
+    // Numbered priorities wait in `ranked`, not in the list.
+    let ranked: Vec<String> = store
+        .query(redis::cmd("ZRANGE").arg(qk.ranked()).arg(0).arg(TYPE_SAMPLE - 1))
+        .await?;
+    ids.extend(ranked);
     let queued = ids.len();
     let now = store.server_time_ms().await?;
     let scheduled: Vec<(String, f64)> = store

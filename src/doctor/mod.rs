@@ -3,6 +3,7 @@
 
 mod archive;
 mod backlog;
+mod deps;
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -164,9 +165,9 @@ async fn server_checks(store: &Store, node: Option<&str>, prefix: &str) -> Resul
 /// Keys examined per server by [`unlisted_queues`]: bounds doctor's SCAN on a large dataset.
 const SCAN_LIMIT: usize = 200_000;
 
-/// Scans `node`'s keys of the namespace: how many there are, and queues holding jobs (waiting,
-/// scheduled, running or dead) that are missing from the queues set, so that `stats`, `ls`,
-/// `dlq` and doctor's own queue checks never see them (a registration lost with a failover,
+/// Scans `node`'s keys of the namespace: how many there are, and queues holding jobs (queued,
+/// scheduled, waiting, running or dead) that are missing from the queues set, so that `stats`,
+/// `ls`, `dlq` and doctor's own queue checks never see them (a registration lost with a failover,
 /// or removed by `queue rm` while a job was being written). `--fix` adds them back, as an
 /// enqueue would have.
 async fn unlisted_queues(
@@ -185,7 +186,7 @@ async fn unlisted_queues(
         seen += page.len();
         for key in &page {
             if let Some((queue, rest)) = keys.split_queue_key(key) {
-                if matches!(rest, "queued" | "scheduled" | "active" | "dead") {
+                if matches!(rest, "queued" | "scheduled" | "waiting" | "active" | "dead") {
                     with_jobs.insert(queue.to_string());
                 }
             }
@@ -348,6 +349,7 @@ async fn queue_checks(store: &Store, queue: &str, served: bool, fix: bool) -> Re
     for (set, state) in [
         (qk.active(), State::Active),
         (qk.scheduled(), State::Scheduled),
+        (qk.waiting(), State::Waiting),
         (qk.dead(), State::Dead),
     ] {
         if let Some(f) = orphans(store, queue, &set, state, fix).await? {
@@ -357,6 +359,7 @@ async fn queue_checks(store: &Store, queue: &str, served: bool, fix: bool) -> Re
     if let Some(f) = dangling_unique_keys(store, queue, fix).await? {
         out.push(f);
     }
+    out.extend(deps::checks(store, queue, served, fix).await?);
     if out.is_empty() {
         out.push(Finding::new(Level::Ok, &format!("queue {queue}"), "consistent"));
     }

@@ -48,6 +48,10 @@ pub struct ScheduleDef {
     pub queue: Option<String>,
     pub max_attempts: u32,
     pub timeout_ms: Option<u64>,
+    /// Numbered priority of its jobs within their queue (`--priority 1..10`); `None` is 5.
+    /// Absent from definitions stored before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<u8>,
 }
 
 /// Parses a cron expression the way jobq accepts it: 5 fields (minute hour day-of-month month
@@ -140,6 +144,7 @@ impl ScheduleDef {
         };
         new.max_attempts = self.max_attempts;
         new.timeout = self.timeout_ms.map(Duration::from_millis);
+        new.priority = self.priority;
         new.id = tick_ms.map(|t| {
             TickId {
                 schedule: &self.name,
@@ -236,6 +241,7 @@ mod tests {
             queue: None,
             max_attempts: 5,
             timeout_ms: None,
+            priority: None,
         }
     }
 

@@ -108,6 +108,7 @@ fn router(app: Shared) -> Router {
         .route("/jobs/{id}/retry", post(api::retry_job))
         .route("/jobs/{id}/events", get(sse::job_events))
         .route("/events", get(sse::queue_events))
+        .route("/throughput", get(sse::throughput))
         .route("/queues", get(api::queues))
         .route("/queues/{queue}/pause", post(api::pause))
         .route("/queues/{queue}/resume", post(api::resume))

@@ -299,6 +299,70 @@ async fn follow_queues(
     }
 }
 
+/// Width of one bar of the dashboard's throughput chart, and how many it shows (5 minutes).
+const CHART_BUCKET_MS: u64 = 5_000;
+const CHART_BUCKETS: u64 = 60;
+
+/// `GET /api/throughput`: what the dashboard's chart shows at page load, instead of the page
+/// replaying minutes of events: completed jobs and failed attempts (`retry_scheduled`,
+/// `dead`) per 5-second bucket of the last 5 minutes (Redis clock, by each event's own time),
+/// counted here from the queues' event streams. `position` is where that count ends, as an
+/// `/api/events` id: opened with it as `Last-Event-ID`, the event stream sends every later
+/// event, and none of those counted.
+#[derive(Debug, serde::Serialize)]
+pub struct Throughput {
+    bucket_ms: u64,
+    /// Index (Unix ms / bucket_ms) of the first bucket; the last one is the current one.
+    first: u64,
+    completed: Vec<u64>,
+    failed: Vec<u64>,
+    position: String,
+}
+
+pub async fn throughput(State(app): State<Shared>, params: Params) -> ApiResult<axum::Json<Throughput>> {
+    params.only(&[])?;
+    // Read before the streams: events from then on are either counted or after `position`.
+    let now = app.store.server_time_ms().await?;
+    let first = (now / CHART_BUCKET_MS).saturating_sub(CHART_BUCKETS - 1);
+    let mut pos = Position {
+        single: None,
+        base: now,
+        per: BTreeMap::new(),
+    };
+    let mut out = Throughput {
+        bucket_ms: CHART_BUCKET_MS,
+        first,
+        completed: vec![0; CHART_BUCKETS as usize],
+        failed: vec![0; CHART_BUCKETS as usize],
+        position: String::new(),
+    };
+    let start = format!("{}-{}", (first * CHART_BUCKET_MS).saturating_sub(1), u64::MAX);
+    for q in app.store.queue_names().await? {
+        let mut after = start.clone();
+        loop {
+            let page = app.store.events_after(&q, &after, PAGE).await?;
+            for ev in &page {
+                pos.sent(ev);
+                let bucket = (ev.time.max(0) as u64 / CHART_BUCKET_MS).checked_sub(first);
+                let counts = match ev.event.as_str() {
+                    "completed" => &mut out.completed,
+                    "retry_scheduled" | "dead" => &mut out.failed,
+                    _ => continue,
+                };
+                if let Some(n) = bucket.and_then(|b| counts.get_mut(b as usize)) {
+                    *n += 1;
+                }
+            }
+            match page.last() {
+                Some(newest) if page.len() == PAGE => after.clone_from(&newest.event_id),
+                _ => break,
+            }
+        }
+    }
+    out.position = pos.render();
+    Ok(axum::Json(out))
+}
+
 /// Sends every stored event of `queues` after `pos`, oldest first, advancing `pos`.
 async fn replay(
     store: &Store,

@@ -2,7 +2,7 @@
 -- stays in the list: fetch skips it, and LREM would be O(backlog)). An active job is flagged; its
 -- worker hears `cancel ID` on the queue's signal channel (the lease heartbeat is the fallback),
 -- stops the handler and records the cancel with cancel_active.lua.
--- KEYS: job, scheduled, cancelled, stats, events, waiting
+-- KEYS: job, scheduled, cancelled, stats, events, waiting, expiring
 -- ARGV: id, signal channel, retention_ms
 -- Returns { 'cancelled' } ({ 'cancelled', 'release' }: its dependents wait in the outbox,
 -- deps.lua) | { 'cancelling' } | { 'final', state } | { 'missing' }
@@ -22,6 +22,8 @@ if state ~= 'queued' and state ~= 'scheduled' and state ~= 'waiting' then
   return { 'final', state }
 end
 local now = now_ms()
+-- Never started, so maybe still in the expiring set (enqueue --expires): it ends here.
+redis.call('ZREM', KEYS[7], id)
 if state == 'scheduled' then
   redis.call('ZREM', scheduled, id)
 elseif state == 'waiting' then

@@ -127,6 +127,56 @@ impl Store {
         Ok(applied)
     }
 
+    /// Whether waiting job `child` will still hear how `parent` ended: the parent's dependents
+    /// set names it (the parent has not ended), a release for it waits in the parent queue's
+    /// outbox, or the child recorded the parent's outcome already. Read in the order a
+    /// release moves through those places, so a release in flight is never missed. `false`:
+    /// nothing will release the child from this parent (the parent's hash was deleted by
+    /// hand, or its enqueuer died between writing the child and registering it);
+    /// [`Store::relink_parent`] repairs it.
+    pub async fn parent_link_alive(&self, child: &str, parent: &str) -> Result<bool> {
+        let pq = self.keys().queue(job::queue_of(parent)?);
+        let listed: bool = self
+            .query(redis::cmd("SISMEMBER").arg(pq.dependents(parent)).arg(child))
+            .await?;
+        if listed {
+            // Only a parent that still exists will end and move its dependents on.
+            return self.query(redis::cmd("EXISTS").arg(pq.job(parent))).await;
+        }
+        let pending: bool = self
+            .query(
+                redis::cmd("HEXISTS")
+                    .arg(pq.outbox())
+                    .arg(format!("{child} {parent}")),
+            )
+            .await?;
+        if pending {
+            return Ok(true);
+        }
+        let cq = self.keys().queue(job::queue_of(child)?);
+        self.query(
+            redis::cmd("HEXISTS")
+                .arg(cq.job(child))
+                .arg(format!("dep:{parent}")),
+        )
+        .await
+    }
+
+    /// Registers `child` with `parent` again (step 2 of deps.lua, idempotent): a parent that
+    /// has not ended lists it again; one that ended, or is gone, releases it now (a missing
+    /// parent cancels it, unless it runs after any outcome).
+    pub async fn relink_parent(&self, child: &str, parent: &str) -> Result<()> {
+        let queue = job::queue_of(parent)?;
+        let pq = self.keys().queue(queue);
+        let keys = [pq.job(parent), pq.dependents(parent), pq.outbox()];
+        let args = [parent.to_string(), child.to_string()];
+        let state: String = self.eval(&SCRIPTS.register_child, &keys, &args).await?;
+        if matches!(state.as_str(), "completed" | "dead" | "cancelled" | "missing") {
+            self.release_dependents(queue).await?;
+        }
+        Ok(())
+    }
+
     /// release_child.lua for one entry; true when the child ended and its own dependents
     /// went to its queue's outbox.
     async fn apply_release(&self, child: &str, parent: &str, outcome: &str) -> Result<bool> {

@@ -183,6 +183,7 @@ impl Store {
             qk.stats(),
             qk.events(),
             qk.waiting(),
+            qk.expiring(),
         ];
         let args = [
             id.to_string(),
@@ -307,7 +308,7 @@ impl Store {
             _ => "zset",
         };
         let source = qk.of_state(state);
-        let mut keys = vec![source, qk.stats()];
+        let mut keys = vec![source, qk.stats(), qk.expiring()];
         if state == State::Queued {
             keys.push(qk.ranked());
         }
@@ -317,7 +318,11 @@ impl Store {
             count.to_string(),
             job_type.unwrap_or("").to_string(),
         ];
-        let r: (u64, u64, u64) = self.eval(&SCRIPTS.purge_batch, &keys, &args).await?;
+        let r: (u64, u64, u64, u64) = self.eval(&SCRIPTS.purge_batch, &keys, &args).await?;
+        if r.3 == 1 {
+            // Jobs that waited for a purged one: cancelled now (or run, after any outcome).
+            self.release_dependents(queue).await?;
+        }
         Ok(Batch {
             done: r.0,
             passed: r.1,
@@ -530,6 +535,8 @@ impl Store {
             qk.recovery(),
             qk.ranked_on(),
             qk.expiring(),
+            qk.limit(),
+            qk.limit_state(),
         ];
         // Per-day counters are pruned after DAILY_STATS_DAYS: older ones do not exist.
         keys.extend(
@@ -550,6 +557,10 @@ impl Store {
         // that serves the queue adds the name back with its next heartbeat (documented).
         let _: i64 = self
             .query(redis::cmd("SREM").arg(self.keys().queues()).arg(queue))
+            .await?;
+        // Its limit went with its keys; the index entry goes after it (limits.rs).
+        let _: i64 = self
+            .query(redis::cmd("SREM").arg(self.keys().limits()).arg(queue))
             .await?;
         Ok(())
     }

@@ -3,7 +3,7 @@
 -- never orphaned.
 -- KEYS: queued, scheduled, active, dead, completed, cancelled, stats, ranked, waiting, outbox,
 --       then every other key of the queue to delete (paused, events, recovery marker,
---       expiring, per-day stats, ...)
+--       expiring, limit and its state, per-day stats, ...)
 -- Returns { 'removed' } | { 'busy', state, count }
 local queued = redis.call('LLEN', KEYS[1]) + redis.call('ZCARD', KEYS[8]) - tonumber(redis.call('HGET', KEYS[7], 'stale') or '0')
 if queued > 0 then

@@ -4,8 +4,13 @@
 -- when they keep killing workers. `k` holds the queue's keys: active, queued, dead, cancelled,
 -- stats, events, ranked, ranked_on. Returns the number of jobs recovered (at most 100 per pass).
 -- The children of jobs that end here go to the outbox (deps.lua); the caller announces it
--- after the pass.
-local function recover_expired(k, now, max_recoveries, day, max_errors)
+-- after the pass. `retention` (ms) is how long a job that ends cancelled here stays readable.
+--
+-- Until fetch.lua passes its retention too, it falls back to this, ops.rs CANCELLED_RETENTION
+-- (what both callers pass).
+local CANCELLED_RETENTION_MS = 86400000
+local function recover_expired(k, now, max_recoveries, day, max_errors, retention)
+  retention = retention or CANCELLED_RETENTION_MS
   local expired = redis.call('ZRANGEBYSCORE', k.active, '-inf', now, 'LIMIT', 0, 100)
   local recovered = 0
   for _, id in ipairs(expired) do
@@ -14,9 +19,12 @@ local function recover_expired(k, now, max_recoveries, day, max_errors)
     local f = redis.call('HMGET', key, 'state', 'attempt', 'max_attempts', 'recoveries', 'errors', 'worker', 'unique_key',
       'dependents', 'priority')
     if f[1] == 'active' and redis.call('HGET', key, 'cancel') == '1' then
-      -- An operator cancelled it and its worker died before stopping it: it ends cancelled.
+      -- An operator cancelled it and its worker died before stopping it: it ends cancelled,
+      -- kept for the retention like any cancelled job (cancel_active.lua).
       redis.call('HSET', key, 'state', 'cancelled', 'finished_ms', now, 'lease', '')
       redis.call('ZADD', k.cancelled, now, id)
+      redis.call('ZREMRANGEBYSCORE', k.cancelled, '-inf', now - retention)
+      redis.call('PEXPIRE', key, retention)
       release_unique(f[7], id)
       emit(k.events, id, 'cancelled')
       release_dependents(id, f[8], 'cancelled')

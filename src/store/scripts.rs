@@ -91,7 +91,7 @@ pub static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
     cancel_active: ops_ending_script(include_str!("cancel_active.lua")),
     retry: ops_script(include_str!("retry.lua")),
     requeue_batch: ops_script(include_str!("requeue_batch.lua")),
-    purge_batch: ops_script(include_str!("purge_batch.lua")),
+    purge_batch: ops_ending_script(include_str!("purge_batch.lua")),
     resume: ops_script(include_str!("resume.lua")),
     stats: ops_script(include_str!("stats.lua")),
     prune_stats: ops_script(include_str!("prune_stats.lua")),

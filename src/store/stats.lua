@@ -1,7 +1,7 @@
 -- Everything `jobq stats` shows about one queue, read in one round trip (read-only).
 -- KEYS: queued, scheduled, active, dead, completed, cancelled, paused, stats, ranked, waiting
 -- ARGV: counter fields (e.g. 'processed', 'processed:2026-11-22') (e.g. 'processed:2026-11-22') ...
--- (numbered jobs in `ranked` count as queued; the latency looks at the plain list only)
+-- (numbered jobs in `ranked` count as queued, and the oldest of them counts for the age)
 -- Returns { paused, list_len, stale, scheduled, active, dead, completed, cancelled,
 --           completed_last_minute, oldest_queued_ms (-1: none), now_ms, {counter values...},
 --           waiting }
@@ -15,6 +15,29 @@ for i = #tail, 1, -1 do
   if f[1] == 'queued' then
     oldest = tonumber(f[2] or f[3] or now)
     break
+  end
+end
+-- Numbered jobs (`ranked`) are in order of number, then arrival: the oldest of each number
+-- is the first of its band that is still queued, past the ones put back at the front
+-- (recovered, scored at the band's start) whose times are read as well (bounded look).
+local function older(a, b)
+  if a < 0 or (b >= 0 and b < a) then
+    return b
+  end
+  return a
+end
+if redis.call('EXISTS', KEYS[9]) == 1 then
+  for p = 1, 10 do
+    local band = redis.call('ZRANGEBYSCORE', KEYS[9], p * RANK, '(' .. ((p + 1) * RANK), 'WITHSCORES', 'LIMIT', 0, 100)
+    for i = 1, #band, 2 do
+      local f = redis.call('HMGET', job_key(band[i]), 'state', 'scheduled_ms', 'created_ms')
+      if f[1] == 'queued' then
+        oldest = older(oldest, tonumber(f[2] or f[3] or now))
+        if tonumber(band[i + 1]) > p * RANK then
+          break
+        end
+      end
+    end
   end
 end
 local counters = {}

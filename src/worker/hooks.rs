@@ -12,7 +12,8 @@
 //! The worker runs a hook after the outcome is recorded in Redis, with the job as
 //! `jobq inspect --json` shows it on stdin. Hooks run detached from the worker's slots (the
 //! slot is free again at once), at most [`MAX_RUNNING`] at a time, each stopped after its
-//! timeout; a hook that fails or times out is logged and changes nothing about the job.
+//! timeout; a hook that fails or times out is logged and changes nothing about the job. A
+//! hook's process group dies with its worker, as a handler's does (supervise.rs).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -26,6 +27,7 @@ use tokio::sync::Semaphore;
 
 use super::control::Control;
 use super::process::{capture, command, terminate, with_tail, HandlerSpec};
+use super::supervise::Registered;
 use crate::duration;
 use crate::error::{Error, Result};
 use crate::job::{LeasedJob, MAX_ERROR_BYTES};
@@ -168,6 +170,8 @@ async fn run(
     let mut child = cmd
         .spawn()
         .map_err(|e| Error::Io(format!("cannot start `{}`: {e}", spec.argv[0])))?;
+    // Like a handler's, the hook's whole process group dies with the worker (supervise.rs).
+    let _registered = Registered::new(child.id());
     let pid = child.id().map(|p| p as i32);
     if let Some(mut stdin) = child.stdin.take() {
         tokio::spawn(async move {

@@ -1,5 +1,5 @@
-//! A handler's whole process group dies with its worker, even when the worker is SIGKILLed
-//! (issue 9 item 1).
+//! A handler's (or hook's) whole process group dies with its worker, even when the worker is
+//! SIGKILLed (issue 9 item 1).
 //!
 //! `PR_SET_PDEATHSIG` on the handler alone is not enough: Linux clears it on fork, so a shell
 //! handler's children (`sleep`, `python`, ...) would outlive the worker and run beside the

@@ -60,6 +60,14 @@ fn dashboard_shows_live_jobs_moves_the_bar_and_retries_from_the_dlq() {
     // The job list is open before the job exists: it must appear without a reload.
     b.goto(&s.url("/#/jobs"));
     b.wait_for("#jobs table");
+    // The chart starts from the server's counts (/api/throughput), not from a replay: the
+    // three deaths before the page was opened are on it.
+    let chart = |bars: &str| -> u64 {
+        b.js(&format!("return rate.{bars}.reduce((a, n) => a + n, 0)"))
+            .as_u64()
+            .unwrap_or(0)
+    };
+    wait_until("the chart's history", T, || chart("failed") == 3);
     assert_eq!(b.js("return document.title"), "jobq");
     let go = redis.dir.path().join("go");
     let id = enqueue(
@@ -102,6 +110,8 @@ fn dashboard_shows_live_jobs_moves_the_bar_and_retries_from_the_dlq() {
         );
     }
     run(jobq(&redis).args(["worker", "--burst", "--queues", "media", "--exec", "true"])).ok();
+    wait_until("the chart to count the jobs done live", T, || chart("done") == 44);
+    assert_eq!(chart("failed"), 3);
     let _w = Worker::start(&redis, &["--queues", "reports", "--exec", h.to_str().unwrap()]);
     let mut first = -1.0;
     wait_until("the bar to show progress", T, || {

@@ -148,11 +148,12 @@ fn cancelling_a_waiting_job_and_cancelling_a_parent() {
     let p = enqueue(&redis, &["p", "--queue", "pa"]);
     let child = enqueue(&redis, &["c", "--queue", "ch", "--after", &p]);
     let other = enqueue(&redis, &["c", "--queue", "ch", "--after", &p]);
-    // Waiting jobs are work: their queue is not removed under them.
-    let r = run(jobq(&redis).args(["queue", "rm", "ch", "--yes", "--force"]));
+    // Waiting jobs are work: their queue is not removed under them without --force.
+    let before = redis.digest();
+    let r = run(jobq(&redis).args(["queue", "rm", "ch", "--yes"]));
     assert_eq!(r.code, 4, "{} {}", r.stdout, r.stderr);
-    assert!(r.stderr.contains("waiting"), "{}", r.stderr);
-    assert_eq!(state(&redis, &other), "waiting");
+    assert!(r.stderr.contains("2 waiting"), "{}", r.stderr);
+    assert_eq!(redis.digest(), before);
     run(jobq(&redis).args(["cancel", &child])).ok();
     assert_eq!(state(&redis, &child), "cancelled");
     assert_eq!(state(&redis, &other), "waiting");
@@ -163,6 +164,59 @@ fn cancelling_a_waiting_job_and_cancelling_a_parent() {
     assert_eq!(job["error"], format!("parent {p} cancelled"));
     assert_eq!(inspect(&redis, &child)["error"], "cancelled by an operator");
     assert_eq!(outbox_len(&redis, "pa"), 0);
+}
+
+/// `purge --state waiting` deletes waiting jobs like any other state's; purging a job that
+/// others wait for cancels them (or runs them, after any outcome) instead of leaving them
+/// waiting forever; `queue rm --force` deletes waiting jobs too.
+#[test]
+fn purging_waiting_jobs_and_a_parent() {
+    let redis = Redis::start();
+    let p = enqueue(&redis, &["p", "--queue", "pa"]);
+    let waiting: Vec<String> = (0..3)
+        .map(|_| enqueue(&redis, &["c", "--queue", "ch", "--after", &p]))
+        .collect();
+    let r = run(jobq(&redis).args(["purge", "ch", "--state", "waiting", "--yes", "--json"])).ok();
+    let report: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(report["total"], 3, "{report}");
+    for id in &waiting {
+        assert_eq!(run(jobq(&redis).args(["inspect", id])).code, 3, "{id} is gone");
+    }
+    let ch: serde_json::Value = serde_json::from_str(
+        &run(jobq(&redis).args(["stats", "--queue", "ch", "--json"]))
+            .ok()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(ch["queues"][0]["waiting"], 0, "{ch}");
+
+    // The parent purged: its waiting children are released as if it had been cancelled.
+    let child = enqueue(&redis, &["c", "--queue", "ch", "--after", &p]);
+    let anyway = enqueue(
+        &redis,
+        &["c", "--queue", "ch", "--after", &p, "--after-any-outcome"],
+    );
+    run(jobq(&redis).args(["purge", "pa", "--yes"])).ok();
+    let job = inspect(&redis, &child);
+    assert_eq!(job["state"], "cancelled", "{job}");
+    assert_eq!(job["error"], format!("parent {p} purged"), "{job}");
+    assert_eq!(state(&redis, &anyway), "queued");
+    assert_eq!(outbox_len(&redis, "pa"), 0);
+    assert!(
+        redis.keys().iter().all(|k| !k.contains(":dependents:")),
+        "{:?}",
+        redis.keys()
+    );
+
+    // queue rm --force deletes waiting jobs with the rest.
+    let p2 = enqueue(&redis, &["p", "--queue", "pa"]);
+    enqueue(&redis, &["c", "--queue", "ch", "--after", &p2]);
+    run(jobq(&redis).args(["queue", "rm", "ch", "--force", "--yes"])).ok();
+    assert!(
+        redis.keys().iter().all(|k| !k.contains("{jobq:ch}")),
+        "{:?}",
+        redis.keys()
+    );
 }
 
 #[test]
@@ -320,6 +374,47 @@ fn an_expired_job_is_cancelled_at_fetch_and_never_runs() {
     run(jobq(&redis).args(["retry", &id])).ok();
     burst(&redis, "ex", &h);
     assert_eq!(state(&redis, &id), "completed");
+}
+
+/// A job with an expiry that ends before it (cancelled while queued, scheduled or waiting, or
+/// purged) leaves the expiring set with it: nothing is left for the sweep.
+#[test]
+fn a_cancelled_job_leaves_the_expiring_set() {
+    let redis = Redis::start();
+    let p = enqueue(&redis, &["p", "--queue", "q"]);
+    let ids = [
+        enqueue(&redis, &["t", "--queue", "q", "--expires", "1h"]),
+        enqueue(
+            &redis,
+            &["t", "--queue", "q", "--expires", "1h", "--delay", "10m"],
+        ),
+        enqueue(&redis, &["t", "--queue", "q", "--expires", "1h", "--after", &p]),
+        enqueue(
+            &redis,
+            &["t", "--queue", "q", "--expires", "1h", "--priority", "2"],
+        ),
+    ];
+    let expiring = || -> u64 {
+        redis::cmd("ZCARD")
+            .arg("{jobq:q}:expiring")
+            .query(&mut redis.conn())
+            .unwrap()
+    };
+    assert_eq!(expiring(), 4);
+    for id in &ids {
+        run(jobq(&redis).args(["cancel", id])).ok();
+        assert_eq!(state(&redis, id), "cancelled");
+    }
+    assert_eq!(expiring(), 0);
+    // Purged ones too.
+    enqueue(&redis, &["t", "--queue", "q", "--expires", "1h"]);
+    enqueue(
+        &redis,
+        &["t", "--queue", "q", "--expires", "1h", "--delay", "10m"],
+    );
+    assert_eq!(expiring(), 2);
+    run(jobq(&redis).args(["purge", "q", "--state", "all", "--yes"])).ok();
+    assert_eq!(expiring(), 0);
 }
 
 #[test]

@@ -245,3 +245,97 @@ fn reports_stranded_queues_backlog_age_dead_letters_and_unhandled_types() {
         r.stdout
     );
 }
+
+/// Dependencies (`enqueue --after`): waiting jobs whose parent will never release them (its
+/// hash deleted by hand, or its enqueuer killed between writing the child and registering it
+/// with the parent), and releases left in an outbox that no worker of the queue applies.
+/// `--fix` links the former again and applies the latter.
+#[test]
+fn finds_and_fixes_waiting_jobs_nothing_will_release() {
+    let redis = Redis::start_with(&["--appendonly", "yes"]);
+    let mut c = redis.conn();
+    let gone = enqueue(&redis, &["p", "--queue", "pa"]);
+    let orphan = enqueue(&redis, &["c", "--queue", "ch", "--after", &gone]);
+    let anyway = enqueue(
+        &redis,
+        &["c", "--queue", "ch", "--after", &gone, "--after-any-outcome"],
+    );
+    let alive = enqueue(&redis, &["p", "--queue", "pa"]);
+    let unlinked = enqueue(&redis, &["c", "--queue", "ch", "--after", &alive]);
+    let fine = enqueue(&redis, &["c", "--queue", "ch", "--after", &alive]);
+    let _: () = redis::cmd("DEL")
+        .arg(format!("{{jobq:pa}}:job:{gone}"))
+        .query(&mut c)
+        .unwrap();
+    let _: () = redis::cmd("SREM")
+        .arg(format!("{{jobq:pa}}:dependents:{alive}"))
+        .arg(&unlinked)
+        .query(&mut c)
+        .unwrap();
+    // Older than the grace doctor gives an enqueue still linking its job.
+    for id in [&orphan, &anyway, &unlinked, &fine] {
+        let _: () = redis::cmd("ZADD")
+            .arg("{jobq:ch}:waiting")
+            .arg("XX")
+            .arg(1)
+            .arg(id)
+            .query(&mut c)
+            .unwrap();
+    }
+    let (code, f) = doctor(&redis, &[]);
+    assert_eq!(code, UNHEALTHY, "{f:?}");
+    let deps = finding(&f, "queue ch: dependencies");
+    assert_eq!(deps["level"], "problem", "{deps}");
+    assert_eq!(deps["metrics"]["stuck"], 3, "{deps}");
+
+    let (_, f) = doctor(&redis, &["--fix"]);
+    assert_eq!(finding(&f, "queue ch: dependencies")["fixed"], true);
+    let job = inspect(&redis, &orphan);
+    assert_eq!(job["state"], "cancelled", "{job}");
+    assert_eq!(job["error"], format!("parent {gone} missing"), "{job}");
+    assert_eq!(state(&redis, &anyway), "queued");
+    assert_eq!(state(&redis, &unlinked), "waiting");
+    let (_, f) = doctor(&redis, &[]);
+    assert!(f.iter().all(|x| x["check"] != "queue ch: dependencies"), "{f:?}");
+    // Linked again: the parent's completion releases both of its children.
+    run(jobq(&redis).args(["worker", "--burst", "--queues", "pa", "--exec", "true"])).ok();
+    assert_eq!(
+        (state(&redis, &unlinked), state(&redis, &fine)),
+        ("queued".into(), "queued".into())
+    );
+
+    // A parent ended as a worker killed right after would leave it: the release sits in the
+    // outbox, and no worker of queue pa runs to apply it.
+    let p = enqueue(&redis, &["p", "--queue", "pa"]);
+    let child = enqueue(&redis, &["c", "--queue", "ch", "--after", &p]);
+    let _: () = redis::cmd("HSET")
+        .arg("{jobq:pa}:outbox")
+        .arg(format!("{child} {p}"))
+        .arg("completed")
+        .query(&mut c)
+        .unwrap();
+    let _: () = redis::cmd("DEL")
+        .arg(format!("{{jobq:pa}}:dependents:{p}"))
+        .query(&mut c)
+        .unwrap();
+    let _: () = redis::cmd("HSET")
+        .arg(format!("{{jobq:pa}}:job:{p}"))
+        .arg("state")
+        .arg("completed")
+        .query(&mut c)
+        .unwrap();
+    let (code, f) = doctor(&redis, &[]);
+    assert_eq!(code, UNHEALTHY, "{f:?}");
+    let releases = finding(&f, "queue pa: releases");
+    assert_eq!(
+        (
+            releases["level"].as_str(),
+            releases["metrics"]["releases"].as_u64()
+        ),
+        (Some("problem"), Some(1))
+    );
+    doctor(&redis, &["--fix"]);
+    assert_eq!(state(&redis, &child), "queued");
+    let (_, f) = doctor(&redis, &[]);
+    assert!(f.iter().all(|x| x["check"] != "queue pa: releases"), "{f:?}");
+}

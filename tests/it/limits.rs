@@ -241,6 +241,32 @@ fn bad_limits_are_refused_and_write_nothing() {
     assert_eq!(ls.stdout.trim(), "[]");
 }
 
+/// `queue rm` removes everything of the queue, its limit included: a queue made again under
+/// the same name starts without one.
+#[test]
+fn queue_rm_removes_the_queues_limit() {
+    let redis = Redis::start();
+    let id = enqueue(&redis, &["t", "--queue", "old"]);
+    run(jobq(&redis).args(["limit", "set", "old", "--concurrency", "1", "--rate", "5/s"])).ok();
+    run(jobq(&redis).args(["cancel", &id])).ok();
+    run(jobq(&redis).args(["queue", "rm", "old", "--yes"])).ok();
+    let ls = run(jobq(&redis).args(["limit", "ls", "--json"])).ok();
+    assert_eq!(ls.stdout.trim(), "[]");
+    assert_eq!(
+        run(jobq(&redis).args(["limit", "rm", "old"])).code,
+        3,
+        "no limit left"
+    );
+    assert!(
+        redis
+            .keys()
+            .iter()
+            .all(|k| !k.contains("{jobq:old}") && !k.ends_with(":limits")),
+        "keys left: {:?}",
+        redis.keys()
+    );
+}
+
 /// On Redis Cluster: limits of queues on different masters are enforced by the fetch on each
 /// queue's node, and `limit ls`, `stats` and `limit rm` read and write across nodes without
 /// a cross-slot command.

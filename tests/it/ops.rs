@@ -392,6 +392,47 @@ fn stats_json_equals_the_ground_truth_of_a_scenario() {
     assert!(text.contains("LAST 7 DAYS"), "{text}");
 }
 
+/// Numbered jobs (`--priority 1..10` other than 5) wait in the queue's `ranked` set, not in
+/// its list: the age of the oldest queued job (stats, doctor, /metrics) counts them too.
+#[test]
+fn oldest_queued_age_counts_jobs_with_a_numbered_priority() {
+    let redis = Redis::start();
+    let old = enqueue(&redis, &["t", "--queue", "p", "--priority", "8"]);
+    let cancelled = enqueue(&redis, &["t", "--queue", "p", "--priority", "2"]);
+    enqueue(&redis, &["t", "--queue", "p", "--priority", "2"]);
+    enqueue(&redis, &["t", "--queue", "p"]);
+    run(jobq(&redis).args(["cancel", &cancelled])).ok();
+    // Back-dated: `old` came an hour ago; the cancelled one two hours ago (no longer queued).
+    let mut c = redis.conn();
+    let (secs, _): (u64, u64) = redis::cmd("TIME").query(&mut c).unwrap();
+    let now = secs * 1000;
+    for (id, ago) in [(&old, 3_600_000), (&cancelled, 7_200_000)] {
+        let at = now - ago;
+        let _: () = redis::cmd("HSET")
+            .arg(format!("{{jobq:p}}:job:{id}"))
+            .arg("created_ms")
+            .arg(at)
+            .arg("scheduled_ms")
+            .arg(at)
+            .query(&mut c)
+            .unwrap();
+    }
+    let stats = json(&redis, &["stats"]);
+    let q = &stats["queues"][0];
+    assert_eq!(q["queued"], 3);
+    let age = q["oldest_queued_age_ms"].as_u64().unwrap();
+    assert!((3_600_000..7_200_000).contains(&age), "{q}");
+    let r = run(jobq(&redis).args(["doctor", "--json", "--max-age", "30m"]));
+    let findings: Value = serde_json::from_str(&r.stdout).unwrap();
+    let backlog = findings
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == "queue p: backlog")
+        .unwrap_or_else(|| panic!("{findings}"));
+    assert_eq!(backlog["level"], "problem", "{backlog}");
+}
+
 #[test]
 fn ls_pages_through_a_large_set() {
     let redis = Redis::start();
@@ -701,9 +742,40 @@ fn a_cancelled_job_whose_worker_died_ends_cancelled_not_requeued() {
     let r = run(jobq(&redis).args(["cancel", &id])).ok();
     assert!(r.stdout.contains("cancelling"), "{}", r.stdout);
     // Another worker recovers the expired lease: the job ends cancelled instead of running again.
-    let _w2 = Worker::start(&redis, &args);
+    let w2 = Worker::start(&redis, &args);
     wait_for_state(&redis, &id, "cancelled", T);
     assert_eq!(ledger(&ran).len(), 1, "ran once");
+    // Kept for the retention of cancelled jobs, like any other finished job.
+    let ttl = |id: &str| -> i64 {
+        redis::cmd("PTTL")
+            .arg(format!("{{jobq:normal}}:job:{id}"))
+            .query(&mut redis.conn())
+            .unwrap()
+    };
+    assert!(ttl(&id) > 0, "the job hash expires");
+    drop(w2);
+
+    // The same through `doctor --fix`'s recovery pass (recover.lua), with no worker left.
+    let w = Worker::start(&redis, &args);
+    let id = enqueue(&redis, &["slow"]);
+    wait_until("handler to start", T, || ledger(&ran).len() == 2);
+    w.signal(libc::SIGKILL);
+    drop(w);
+    run(jobq(&redis).args(["cancel", &id])).ok();
+    wait_until("the lease to run out", T, || {
+        let mut c = redis.conn();
+        let (s, _): (u64, u64) = redis::cmd("TIME").query(&mut c).unwrap();
+        let due: Vec<String> = redis::cmd("ZRANGEBYSCORE")
+            .arg("{jobq:normal}:active")
+            .arg("-inf")
+            .arg(s * 1000)
+            .query(&mut c)
+            .unwrap();
+        due.contains(&id)
+    });
+    run(jobq(&redis).args(["doctor", "--fix"]));
+    assert_eq!(state(&redis, &id), "cancelled");
+    assert!(ttl(&id) > 0, "the job hash expires");
 }
 
 #[test]

@@ -225,6 +225,74 @@ fn schedule_commands_list_pause_resume_run_and_remove() {
     assert_eq!(job["payload"]["db"], "main");
     assert_eq!(job["max_attempts"], 3);
     assert_eq!(job["timeout_ms"], 600_000);
+    assert_eq!(job["priority"], 5, "none given");
+
+    // --priority takes what enqueue's takes: a number orders the jobs within their queue (the
+    // ticks' jobs as well as `run`'s), a name picks the queue.
+    run(jobq(&redis).args([
+        "schedule",
+        "add",
+        "urgent",
+        "--every",
+        "1h",
+        "page",
+        "--queue",
+        "maint",
+        "--priority",
+        "2",
+    ]))
+    .ok();
+    run(jobq(&redis).args([
+        "schedule",
+        "add",
+        "named",
+        "--every",
+        "1h",
+        "page",
+        "--priority",
+        "low",
+    ]))
+    .ok();
+    assert_eq!(schedule(&redis, "urgent")["priority"], 2);
+    assert_eq!(schedule(&redis, "named")["queue"], "low");
+    let urgent = run(jobq(&redis).args(["schedule", "run", "urgent"]))
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    let job = inspect(&redis, &urgent);
+    assert_eq!(
+        (job["queue"].as_str(), job["priority"].as_u64()),
+        (Some("maint"), Some(2))
+    );
+    let rank: Option<f64> = redis::cmd("ZSCORE")
+        .arg("{jobq:maint}:ranked")
+        .arg(&urgent)
+        .query(&mut redis.conn())
+        .unwrap();
+    assert!(
+        rank.is_some(),
+        "waits among the numbered jobs, as enqueue --priority 2 puts it"
+    );
+    // A tick's job carries it as well.
+    run(jobq(&redis).args([
+        "schedule",
+        "add",
+        "ticking",
+        "--every",
+        "1s",
+        "ping",
+        "--queue",
+        "tq",
+        "--priority",
+        "3",
+    ]))
+    .ok();
+    let w = worker(&redis, "tq");
+    wait_until("a tick", WAIT, || last_ms(&redis, "ticking").is_some());
+    drop(w);
+    let tick = tick_id("ticking", "tq", last_ms(&redis, "ticking").unwrap());
+    assert_eq!(inspect(&redis, &tick)["priority"], 3);
 
     // --replace keeps the name; without it the name is taken (exit 4, nothing written).
     let before = redis.digest();
@@ -264,6 +332,11 @@ fn bad_schedules_are_refused_with_the_reason_and_write_nothing() {
         (vec!["--every", "1h", "--data", "{"], "not valid JSON"),
         (vec!["--every", "1h", "--queue", "a:b"], "queue name"),
         (vec!["--every", "1h", "--max-attempts", "0"], "max-attempts"),
+        (vec!["--every", "1h", "--priority", "11"], "from 1 (first) to 10"),
+        (
+            vec!["--every", "1h", "--priority", "high", "--queue", "q"],
+            "names a queue",
+        ),
     ] {
         let mut full = vec!["schedule", "add", "s", "t"];
         full.extend(args.iter());

@@ -539,6 +539,57 @@ fn queue_streams_resume_from_last_event_id_without_gaps_or_repeats() {
     assert_eq!(get(&s.url("/api/events?queue=nosuch")).status, 404);
 }
 
+/// The dashboard's chart starts from `/api/throughput` (the last 5 minutes, counted by the
+/// server) and its event stream from the position those counts end at: no event counted is
+/// sent again, and the page replays nothing.
+#[test]
+fn throughput_counts_the_last_minutes_and_the_stream_goes_on_after_them() {
+    let redis = Redis::start();
+    for _ in 0..3 {
+        enqueue(&redis, &["ok", "--queue", "a"]);
+    }
+    for _ in 0..2 {
+        enqueue(&redis, &["bad", "--queue", "b", "--max-attempts", "1"]);
+    }
+    enqueue(&redis, &["flaky", "--queue", "b", "--max-attempts", "2"]);
+    run(jobq(&redis).args([
+        "worker",
+        "--burst",
+        "--queues",
+        "a,b",
+        "--retry-base",
+        "1h",
+        "--handler",
+        "ok=true",
+        "--handler",
+        "bad=false",
+        "--handler",
+        "flaky=false",
+    ]))
+    .ok();
+    let s = Serve::start(&redis);
+    let r = get(&s.url("/api/throughput"));
+    assert_eq!(r.status, 200, "{}", r.text);
+    let t = r.body;
+    let sum = |k: &str| -> u64 { t[k].as_array().unwrap().iter().map(|n| n.as_u64().unwrap()).sum() };
+    assert_eq!(t["bucket_ms"], 5000);
+    assert_eq!(t["completed"].as_array().unwrap().len(), 60);
+    assert_eq!(sum("completed"), 3, "{t}");
+    assert_eq!(sum("failed"), 3, "two dead, one retry scheduled: {t}");
+    let (secs, _): (u64, u64) = redis::cmd("TIME").query(&mut redis.conn()).unwrap();
+    let last = t["first"].as_u64().unwrap() + 59;
+    assert!(
+        last <= secs * 1000 / 5000 && last + 2 >= secs * 1000 / 5000,
+        "{t}"
+    );
+
+    let position = t["position"].as_str().unwrap();
+    let mut sse = Sse::open(&s.url("/api/events"), &[("Last-Event-ID", position)]);
+    let live = enqueue(&redis, &["t", "--queue", "b"]);
+    assert_eq!(enqueued_ids(&read_n(&mut sse, 1)), [live], "nothing replayed");
+    assert_eq!(get(&s.url("/api/throughput?queue=a")).status, 400);
+}
+
 #[test]
 fn a_hundred_open_streams_cost_redis_one_subscription() {
     let redis = Redis::start();

@@ -56,6 +56,45 @@ fn a_sigkilled_workers_shell_handler_takes_its_children_along() {
     );
 }
 
+/// Hooks (handlers file `on_success`, ...) are supervised like handlers: a SIGKILLed worker
+/// takes a running hook's whole process group along.
+#[test]
+fn a_sigkilled_workers_hook_takes_its_children_along() {
+    let redis = Redis::start();
+    let dir = redis.dir.path();
+    let (child_file, shell_file) = (dir.join("child.pid"), dir.join("shell.pid"));
+    let hook = script(
+        dir,
+        "hook.sh",
+        &format!(
+            "echo $$ > {s}.tmp && mv {s}.tmp {s}\nsleep 300 &\necho $! > {c}.tmp && mv {c}.tmp {c}\nwait",
+            s = shell_file.display(),
+            c = child_file.display()
+        ),
+    );
+    let handlers = dir.join("handlers.toml");
+    std::fs::write(
+        &handlers,
+        format!(
+            "[t]\ncommand = \"true\"\non_success = \"{}\"\nhook_timeout = \"10m\"\n",
+            hook.display()
+        ),
+    )
+    .unwrap();
+    enqueue(&redis, &["t"]);
+    let mut w = Worker::on(&redis).arg("--handlers").arg(&handlers).start();
+    let (shell, child) = (read_pid(&shell_file), read_pid(&child_file));
+    assert!(running(child), "the hook's child should be running");
+    w.signal(libc::SIGKILL);
+    w.wait(LONG);
+    // Without supervision the hook's child (no PDEATHSIG after its fork) lives 300 s.
+    wait_until(
+        "the hook and its child to die with the worker",
+        Duration::from_secs(10),
+        || !running(shell) && !running(child),
+    );
+}
+
 #[test]
 fn sighup_stops_the_worker_like_sigterm_and_requeues_uncharged() {
     let redis = Redis::start();

@@ -199,8 +199,8 @@ const BUCKET_MS = 5000;
 const BUCKETS = 60;
 const rate = { start: Math.floor(Date.now() / BUCKET_MS), done: new Array(BUCKETS).fill(0), failed: new Array(BUCKETS).fill(0) };
 
-// Events are counted in the 5-second bucket of their own time (Redis clock), so the replay of
-// the last minutes at page load draws the same chart as watching them live.
+// Events are counted in the 5-second bucket of their own time (Redis clock), so the counts of
+// the last minutes the page starts from (/api/throughput) draw the same chart as watching live.
 function countEvent(ev) {
   const now = Math.floor(Date.now() / BUCKET_MS);
   while (rate.start < now) {
@@ -209,10 +209,15 @@ function countEvent(ev) {
     rate.failed.shift(); rate.failed.push(0);
   }
   if (!ev.time) return;
-  const i = BUCKETS - 1 - (rate.start - Math.floor(ev.time / BUCKET_MS));
-  if (i < 0 || i >= BUCKETS) return;
-  if (ev.event === "completed") rate.done[i]++;
-  if (ev.event === "retry_scheduled" || ev.event === "dead") rate.failed[i]++;
+  const bucket = Math.floor(new Date(ev.time).getTime() / BUCKET_MS);
+  if (ev.event === "completed") addCount(rate.done, bucket, 1);
+  if (ev.event === "retry_scheduled" || ev.event === "dead") addCount(rate.failed, bucket, 1);
+}
+
+// Adds `n` to the bar of bucket number `bucket` (Unix ms / BUCKET_MS), if it is on the chart.
+function addCount(bars, bucket, n) {
+  const i = BUCKETS - 1 - (rate.start - bucket);
+  if (i >= 0 && i < BUCKETS) bars[i] += n;
 }
 
 function setLive(on) {
@@ -221,12 +226,26 @@ function setLive(on) {
   el.textContent = on ? "live" : "reconnecting…";
 }
 
-// Starting from "Redis time five minutes ago" replays those minutes first: the chart has
-// history at once (see the position format in src/serve/sse.rs).
-stream("/api/events", (ev) => {
-  countEvent(ev);
-  for (const l of listeners) l(ev);
-}, setLive, String(Date.now() - BUCKETS * BUCKET_MS));
+// The chart starts from the server's counts of the last minutes, and the live stream from
+// where those counts end (their position, as Last-Event-ID): no event is replayed to the page
+// or counted twice. Without the counts (an error), the chart starts empty and fills live.
+async function startEvents() {
+  let from = null;
+  try {
+    const t = await api("/api/throughput");
+    countEvent({}); // roll the buckets forward to now
+    t.completed.forEach((n, k) => addCount(rate.done, t.first + k, n));
+    t.failed.forEach((n, k) => addCount(rate.failed, t.first + k, n));
+    from = t.position;
+  } catch (e) {
+    toast(`chart history unavailable: ${e.message}`, true);
+  }
+  stream("/api/events", (ev) => {
+    countEvent(ev);
+    for (const l of listeners) l(ev);
+  }, setLive, from);
+}
+startEvents();
 
 // ---------- views ----------
 let cleanup = [];
