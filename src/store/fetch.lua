@@ -51,7 +51,7 @@ local now = now_ms()
 local flags = redis.call('MGET', paused, KEYS[6], KEYS[11], KEYS[14])
 if not flags[2] or tonumber(flags[2]) <= now then
   redis.call('SET', KEYS[6], now + tonumber(ARGV[7]))
-  if recover_expired(k, now, tonumber(ARGV[8]), ARGV[9], tonumber(ARGV[10])) > 0 then
+  if recover_expired(k, now, tonumber(ARGV[8]), ARGV[9], tonumber(ARGV[10]), expired_retention) > 0 then
     -- Recovered numbered jobs went back to `ranked`: read its flag again.
     flags[4] = redis.call('GET', k.ranked_on)
   end

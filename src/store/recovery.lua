@@ -5,12 +5,7 @@
 -- stats, events, ranked, ranked_on. Returns the number of jobs recovered (at most 100 per pass).
 -- The children of jobs that end here go to the outbox (deps.lua); the caller announces it
 -- after the pass. `retention` (ms) is how long a job that ends cancelled here stays readable.
---
--- Until fetch.lua passes its retention too, it falls back to this, ops.rs CANCELLED_RETENTION
--- (what both callers pass).
-local CANCELLED_RETENTION_MS = 86400000
 local function recover_expired(k, now, max_recoveries, day, max_errors, retention)
-  retention = retention or CANCELLED_RETENTION_MS
   local expired = redis.call('ZRANGEBYSCORE', k.active, '-inf', now, 'LIMIT', 0, 100)
   local recovered = 0
   for _, id in ipairs(expired) do
