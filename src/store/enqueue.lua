@@ -21,10 +21,10 @@ local ranked_empty = false
 local earliest = nil    -- the earliest due time among scheduled jobs of this batch
 local messages = {}     -- live event messages, published as one at the end
 
--- The first due time before this batch: idle workers re-read it only if a job comes due
--- earlier than the one they know.
-local due_before = redis.call('ZRANGE', scheduled, 0, 0, 'WITHSCORES')[2]
-due_before = due_before and tonumber(due_before)
+-- The first due time before this batch's first scheduled job (read then, so batches without
+-- one do not pay for it): idle workers re-read it only if a job comes due earlier than the
+-- one they know.
+local due_before = nil
 
 for base = FIRST, #ARGV, FIELDS do
   local id, job_type, unique_name = ARGV[base], ARGV[base + 1], ARGV[base + 7]
@@ -100,6 +100,10 @@ for base = FIRST, #ARGV, FIELDS do
       redis.call('HSET', job, 'after', after, 'after_any', ARGV[base + 11], 'deps_left', parents)
       redis.call('ZADD', waiting, now, id)
     elseif state == 'scheduled' then
+      if not earliest then
+        local head = redis.call('ZRANGE', scheduled, 0, 0, 'WITHSCORES')[2]
+        due_before = head and tonumber(head)
+      end
       redis.call('ZADD', scheduled, run_at, id)
       if not earliest or run_at < earliest then
         earliest = run_at

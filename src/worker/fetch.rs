@@ -216,8 +216,7 @@ impl Worker {
             let running = self.admit(&job, sent);
             let me = self.clone();
             tokio::spawn(async move {
-                me.execute(job, running).await;
-                drop(permit);
+                me.execute(job, running, permit).await;
                 me.finished.notify_waiters();
             });
         }

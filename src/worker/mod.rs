@@ -22,6 +22,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
+use tokio::sync::OwnedSemaphorePermit;
 use tokio_util::sync::CancellationToken;
 
 pub use backoff::Backoff;
@@ -298,7 +299,11 @@ impl Worker {
         running
     }
 
-    async fn execute(self: &Arc<Self>, job: LeasedJob, running: Arc<Running>) {
+    /// Runs `job` with its slot's `permit` and records the outcome. The slot is given back
+    /// when the handler ends, before the outcome is recorded: the next fetch then travels with
+    /// this completion instead of waiting a round trip for it (the job stays in `running`,
+    /// which shutdown and burst workers wait on, until its outcome has landed).
+    async fn execute(self: &Arc<Self>, job: LeasedJob, running: Arc<Running>, permit: OwnedSemaphorePermit) {
         if !self.handler.handles(&job.job_type) {
             // Registered as running all the same: shutdown waits for the release to land.
             self.release(&job).await;
@@ -323,6 +328,7 @@ impl Worker {
             never = fence::guard(&running, self.config.lease) => never,
         };
         running.finished.store(true, Ordering::SeqCst);
+        drop(permit);
         // The last progress value is stored before the outcome: watchers see it first.
         flusher.finish().await;
         let reason = *running.reason.lock().unwrap();
