@@ -13,6 +13,7 @@ mod enqueue;
 mod faults;
 mod fleet;
 mod generated;
+mod grouped;
 mod hooks;
 mod limits;
 mod migrate;
