@@ -2,6 +2,7 @@
 //! Only this file prints the final error.
 
 mod commands;
+mod ops;
 mod output;
 mod serve;
 

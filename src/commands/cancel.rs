@@ -1,10 +1,11 @@
-//! `jobq cancel ID...` (and `POST /api/jobs/{id}/cancel`, which calls [`cancel_one`]).
+//! `jobq cancel ID...` (and `POST /api/jobs/{id}/cancel`, which calls the same [`cancel_one`]).
 
 use jobq::cli::{CancelArgs, GlobalArgs};
 use jobq::error::Result;
 use jobq::exit::ExitStatus;
 use jobq::records::Changed;
-use jobq::store::CancelOutcome;
+
+use crate::ops::jobs::cancel_one;
 
 pub async fn run(args: CancelArgs, g: &GlobalArgs) -> Result<ExitStatus> {
     let store = super::connect(g).await?;
@@ -14,21 +15,6 @@ pub async fn run(args: CancelArgs, g: &GlobalArgs) -> Result<ExitStatus> {
     })
     .await?;
     Ok(ExitStatus::Success)
-}
-
-/// Cancels one job: `cancelled`, or `cancelling` while its worker stops the handler; a job
-/// cancelled already is no error (`changed: false`).
-pub async fn cancel_one(store: &jobq::Store, id: &str) -> Result<Changed> {
-    let (state, changed) = match store.cancel(id).await? {
-        CancelOutcome::Cancelled => ("cancelled", true),
-        CancelOutcome::Cancelling => ("cancelling", true),
-        CancelOutcome::AlreadyCancelled => ("cancelled", false),
-    };
-    Ok(Changed {
-        id: id.to_string(),
-        state: state.into(),
-        changed,
-    })
 }
 
 fn human(c: &Changed) -> String {

@@ -5,8 +5,11 @@ use jobq::error::{Error, Result};
 use jobq::exit::ExitStatus;
 use jobq::job::State;
 
-use super::bulk::Caller;
-use super::ls::Filter;
+use crate::ops::bulk::Caller;
+use crate::ops::delete::delete_bulk;
+use crate::ops::listing::Filter;
+use crate::ops::requeue::requeue_bulk;
+use crate::ops::target_queues;
 
 pub async fn run(cmd: DlqCommand, g: &GlobalArgs) -> Result<ExitStatus> {
     match cmd {
@@ -30,8 +33,8 @@ async fn drain(a: DlqDrainArgs, g: &GlobalArgs) -> Result<ExitStatus> {
     check_limit(a.limit)?;
     let filter = Filter::new(Some(StateFilter::Dead), a.select.job_type)?;
     let store = super::connect(g).await?;
-    let queues = super::target_queues(&store, a.select.queue.as_deref()).await?;
-    super::retry::requeue_bulk(&store, &queues, &filter, a.limit, a.yes.yes, Caller::Cli(g))
+    let queues = target_queues(&store, a.select.queue.as_deref()).await?;
+    requeue_bulk(&store, &queues, &filter, a.limit, a.yes.yes, Caller::Cli(g))
         .await
         .map(|d| d.status)
 }
@@ -40,10 +43,10 @@ async fn purge(a: DlqDrainArgs, g: &GlobalArgs) -> Result<ExitStatus> {
     check_limit(a.limit)?;
     let filter = Filter::new(Some(StateFilter::Dead), a.select.job_type)?;
     let store = super::connect(g).await?;
-    let queues = super::target_queues(&store, a.select.queue.as_deref()).await?;
+    let queues = target_queues(&store, a.select.queue.as_deref()).await?;
     let job_type = filter.job_type.as_deref();
     let ask = ("dead", a.yes.yes);
-    super::purge::delete_bulk(
+    delete_bulk(
         &store,
         &queues,
         &[State::Dead],

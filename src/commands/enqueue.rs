@@ -8,7 +8,7 @@ use jobq::records::Enqueued;
 use jobq::store::EnqueueOutcome;
 use jobq::NewJob;
 
-use super::new_job;
+use crate::ops::new_job;
 use crate::output;
 
 /// `jobq enqueue TYPE` (`--batch` is dispatched to batch.rs before this).

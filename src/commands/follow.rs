@@ -9,9 +9,11 @@ use chrono::{Local, TimeZone};
 
 use jobq::error::{Error, Result};
 use jobq::exit::ExitStatus;
-use jobq::job::{queue_of, Job, Progress, State};
+use jobq::job::{queue_of, Progress, State};
 use jobq::store::{Event, Subscription};
 use jobq::Store;
+
+use crate::ops::events::snapshot_event;
 
 pub struct Tracker<'a> {
     store: &'a Store,
@@ -122,33 +124,6 @@ where
             }
             Err(e) => return Err(e),
         }
-    }
-}
-
-/// A job's current state as an event (`event: "snapshot"`), so readers handle one kind of thing.
-pub fn snapshot_event(job: &Job) -> Event {
-    let time = [job.finished_at, job.started_at, job.created_at]
-        .into_iter()
-        .flatten()
-        .next()
-        .map_or(0, |t| t.timestamp_millis());
-    Event {
-        event_id: String::new(),
-        event: "snapshot".into(),
-        id: job.id.clone(),
-        job_type: job.job_type.clone(),
-        queue: job.queue.clone(),
-        state: job.state,
-        attempt: job.attempt,
-        progress: job.progress.clone(),
-        time,
-        error: job.error.clone().filter(|_| job.state != State::Completed),
-        result: job.result.clone(),
-        // A scheduled job (delayed, or waiting for its retry) says when it is due.
-        retry_at: job
-            .scheduled_at
-            .filter(|_| job.state == State::Scheduled)
-            .map(|t| t.timestamp_millis()),
     }
 }
 

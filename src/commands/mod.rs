@@ -1,33 +1,31 @@
 //! One module per subcommand; each has a `run` that returns an exit status or an error.
 
 mod archive;
-pub mod batch;
+mod batch;
 mod bench;
-pub mod bulk;
-pub mod cancel;
+mod cancel;
 mod demo;
 mod dlq;
 mod doctor;
 mod enqueue;
-pub mod follow;
+mod follow;
 mod history;
 mod inspect;
 mod install;
 mod jobtype;
 mod limit;
-pub mod ls;
+mod ls;
 mod migrate;
-pub mod new_job;
 mod notify;
-pub mod pause;
+mod pause;
 mod progress;
-pub mod purge;
+mod purge;
 mod queue;
-pub mod retry;
+mod retry;
 mod route;
-pub mod schedule;
+mod schedule;
 mod serve;
-pub mod stats;
+mod stats;
 mod tail;
 mod wait;
 mod watch;
@@ -38,6 +36,8 @@ use jobq::cli::{Cli, Command, GlobalArgs};
 use jobq::error::Result;
 use jobq::exit::ExitStatus;
 use jobq::{RetryPolicy, Store};
+
+use crate::ops::new_job;
 
 pub async fn run(cli: Cli) -> Result<ExitStatus> {
     let g = &cli.global;
@@ -88,17 +88,6 @@ pub async fn run(cli: Cli) -> Result<ExitStatus> {
 /// Connects for a one-shot command: short retry budget, errors reported at once.
 async fn connect(g: &GlobalArgs) -> Result<Store> {
     Store::connect_with(&g.connection(), &g.namespace, RetryPolicy::CLI).await
-}
-
-/// The queues a command works on: the one named (which must exist), or all of them.
-pub async fn target_queues(store: &Store, queue: Option<&str>) -> Result<Vec<String>> {
-    match queue {
-        Some(q) => {
-            store.known_queue(q).await?;
-            Ok(vec![q.to_string()])
-        }
-        None => store.queue_names().await,
-    }
 }
 
 /// Runs `op` on each id, going on past errors, and prints what it returns: one line per id

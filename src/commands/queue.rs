@@ -9,7 +9,7 @@ use jobq::job::State;
 use jobq::records::QueueRemoved;
 use jobq::Store;
 
-use super::bulk::{self, Answer, BATCH};
+use crate::ops::bulk::{self, Answer, BATCH};
 use crate::output;
 
 pub async fn run(cmd: QueueCommand, g: &GlobalArgs) -> Result<ExitStatus> {

@@ -2,49 +2,16 @@
 //! enqueued by running workers (`jobq::schedule::scheduler`); these commands only edit the
 //! definitions, through the store.
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use jobq::cli::{GlobalArgs, PriorityArg, ScheduleAddArgs, ScheduleCommand};
 use jobq::error::{Error, Result};
 use jobq::exit::ExitStatus;
-use jobq::job::{millis_to_time, validate_name};
+use jobq::job::validate_name;
 use jobq::schedule::spec::show_time;
 use jobq::schedule::{ScheduleDef, Timing};
-use jobq::store::Schedule;
-use serde::Serialize;
 
+use crate::ops::schedule::{view, views};
 use crate::output;
-
-/// One schedule as `schedule ls --json` prints it: the definition plus where it stands.
-#[derive(Serialize)]
-pub struct View<'a> {
-    #[serde(flatten)]
-    def: &'a ScheduleDef,
-    next_run: Option<DateTime<Utc>>,
-    last_run: Option<DateTime<Utc>>,
-    last_job: Option<&'a str>,
-    last_error: Option<&'a str>,
-    paused: bool,
-}
-
-/// Every schedule as `schedule ls --json` prints them (and `GET /api/schedules` answers).
-pub fn views(schedules: &[Schedule]) -> Vec<View<'_>> {
-    schedules.iter().map(view).collect()
-}
-
-fn view(s: &Schedule) -> View<'_> {
-    View {
-        def: &s.def,
-        next_run: s
-            .state
-            .next_ms
-            .filter(|_| !s.state.paused)
-            .and_then(millis_to_time),
-        last_run: s.state.last_ms.and_then(millis_to_time),
-        last_job: s.state.last_job.as_deref(),
-        last_error: s.state.last_error.as_deref(),
-        paused: s.state.paused,
-    }
-}
 
 pub async fn run(cmd: ScheduleCommand, g: &GlobalArgs) -> Result<ExitStatus> {
     match cmd {

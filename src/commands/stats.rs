@@ -1,33 +1,21 @@
 //! `jobq stats`: one table with a row per queue and a totals row, the live worker count and
 //! the last 7 days. `--json` prints [`Report`] (field names documented in the README).
 
-use chrono::{DateTime, Utc};
-use serde::Serialize;
-
 use jobq::cli::{GlobalArgs, StatsArgs};
 use jobq::error::{Error, Result};
 use jobq::exit::ExitStatus;
-use jobq::store::{DayStats, QueueStats};
-use jobq::Store;
+use jobq::store::DayStats;
 
+use crate::ops::stats::{collect, Report};
+use crate::ops::target_queues;
 use crate::output;
-
-#[derive(Debug, Serialize)]
-pub struct Report {
-    generated_at: DateTime<Utc>,
-    /// Workers whose heartbeat record is alive.
-    workers: usize,
-    queues: Vec<QueueStats>,
-    /// Sums over `queues` (`oldest_queued_age_ms` is the maximum; `queue` is "total").
-    totals: QueueStats,
-}
 
 pub async fn run(args: StatsArgs, g: &GlobalArgs) -> Result<ExitStatus> {
     if args.watch.is_some_and(|w| w.as_millis() < 100) {
         return Err(Error::invalid("--watch interval must be at least 100ms"));
     }
     let store = super::connect(g).await?;
-    let queues = super::target_queues(&store, args.queue.as_deref()).await?;
+    let queues = target_queues(&store, args.queue.as_deref()).await?;
     let Some(interval) = args.watch else {
         let report = collect(&store, &queues).await?;
         print(&report, g.json, false)?;
@@ -55,43 +43,6 @@ pub async fn run(args: StatsArgs, g: &GlobalArgs) -> Result<ExitStatus> {
             _ = &mut ctrl_c => return Ok(ExitStatus::Interrupted),
         }
     }
-}
-
-/// What `jobq stats --json` prints and `GET /api/queues` answers: `queue` or every queue.
-pub async fn report(store: &Store, queue: Option<&str>) -> Result<Report> {
-    let queues = super::target_queues(store, queue).await?;
-    collect(store, &queues).await
-}
-
-async fn collect(store: &Store, queues: &[String]) -> Result<Report> {
-    let mut report = Report {
-        generated_at: Utc::now(),
-        workers: store.workers().await?.len(),
-        queues: Vec::with_capacity(queues.len()),
-        totals: QueueStats {
-            queue: "total".into(),
-            ..QueueStats::default()
-        },
-    };
-    // Limits are few: one read of the index, one script per limited queue shown.
-    let mut limits = store.limits().await?;
-    for mut s in store.queues_stats(queues).await? {
-        report.totals.add(&s);
-        if let Some(i) = limits.iter().position(|l| l.limit.queue == s.queue) {
-            s.limit = Some(limits.swap_remove(i));
-        }
-        report.queues.push(s);
-    }
-    if report.totals.days.is_empty() {
-        report.totals.days = jobq::store::last_days(7)
-            .into_iter()
-            .map(|date| DayStats {
-                date,
-                ..DayStats::default()
-            })
-            .collect();
-    }
-    Ok(report)
 }
 
 fn print(report: &Report, json: bool, watch: bool) -> Result<()> {

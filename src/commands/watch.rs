@@ -10,7 +10,8 @@ use jobq::job::{queue_of, validate_name, State};
 use jobq::store::{Event, Subscription};
 use jobq::Store;
 
-use super::follow::{describe, event_line, outlast, snapshot_event, watch_outcome, Tracker};
+use super::follow::{describe, event_line, outlast, watch_outcome, Tracker};
+use crate::ops::events::snapshot_event;
 use crate::output;
 
 pub async fn run(args: WatchArgs, g: &GlobalArgs) -> Result<ExitStatus> {

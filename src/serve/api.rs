@@ -20,10 +20,9 @@ use jobq::NewJob;
 
 use super::errors::{ApiError, ApiResult};
 use super::Shared;
-use crate::commands::bulk::{Caller, Report};
-use crate::commands::ls::{self, Filter};
-use crate::commands::new_job;
-use crate::commands::{batch, cancel, pause, purge, retry, stats};
+use crate::ops::bulk::{Caller, Report};
+use crate::ops::listing::{self, Filter};
+use crate::ops::{delete, job_line, jobs, new_job, pause, requeue, stats, target_queues};
 use jobq::records::Listing;
 
 /// Jobs per page when `limit` is not given (as `jobq ls`).
@@ -110,7 +109,7 @@ fn job_id(id: &str) -> ApiResult<()> {
 /// unfinished job that holds the same unique key (nothing added).
 pub async fn create_job(State(app): State<Shared>, body: String) -> ApiResult<Response> {
     // A body that names no queue is routed like `jobq enqueue` without --queue/--priority.
-    let new = batch::parse_line(&body, &NewJob::routed)?;
+    let new = job_line::parse_line(&body, &NewJob::routed)?;
     new_job::validate(&new, false)?;
     let outcome = app.store.enqueue(&new).await?;
     let (status, duplicate) = match outcome {
@@ -132,7 +131,7 @@ pub async fn list_jobs(State(app): State<Shared>, p: Params) -> ApiResult<Json<L
     p.only(&["queue", "state", "type", "limit", "cursor"])?;
     let state = p.get("state").map(state_filter).transpose()?;
     let filter = Filter::new(state, p.get("type").map(str::to_string))?;
-    let listing = ls::page_of(&app.store, p.queue()?, &filter, p.limit()?, p.get("cursor")).await?;
+    let listing = listing::page_of(&app.store, p.queue()?, &filter, p.limit()?, p.get("cursor")).await?;
     Ok(Json(listing))
 }
 
@@ -142,7 +141,7 @@ pub async fn cancel_job(
     Path(id): Path<String>,
 ) -> ApiResult<Json<jobq::records::Changed>> {
     job_id(&id)?;
-    Ok(Json(cancel::cancel_one(&app.store, &id).await?))
+    Ok(Json(jobs::cancel_one(&app.store, &id).await?))
 }
 
 /// `POST /api/jobs/{id}/retry`: as `jobq retry ID --json`.
@@ -151,7 +150,7 @@ pub async fn retry_job(
     Path(id): Path<String>,
 ) -> ApiResult<Json<jobq::records::Changed>> {
     job_id(&id)?;
-    Ok(Json(retry::retry_one(&app.store, &id).await?))
+    Ok(Json(jobs::retry_one(&app.store, &id).await?))
 }
 
 /// `GET /api/queues[?queue=]`: as `jobq stats --json`.
@@ -178,7 +177,7 @@ pub async fn workers(State(app): State<Shared>) -> ApiResult<Json<Vec<jobq::stor
 /// `GET /api/schedules`: as `jobq schedule ls --json` (an empty array when there are none).
 pub async fn schedules(State(app): State<Shared>) -> ApiResult<Json<serde_json::Value>> {
     let schedules = app.store.schedules().await?;
-    let views = serde_json::to_value(crate::commands::schedule::views(&schedules))
+    let views = serde_json::to_value(crate::ops::schedule::views(&schedules))
         .map_err(|e| jobq::Error::Io(e.to_string()))?;
     Ok(Json(views))
 }
@@ -187,7 +186,7 @@ pub async fn schedules(State(app): State<Shared>) -> ApiResult<Json<serde_json::
 pub async fn dlq(State(app): State<Shared>, p: Params) -> ApiResult<Json<Listing>> {
     p.only(&["queue", "type", "limit", "cursor"])?;
     let filter = Filter::new(Some(StateFilter::Dead), p.get("type").map(str::to_string))?;
-    let listing = ls::page_of(&app.store, p.queue()?, &filter, p.limit()?, p.get("cursor")).await?;
+    let listing = listing::page_of(&app.store, p.queue()?, &filter, p.limit()?, p.get("cursor")).await?;
     Ok(Json(listing))
 }
 
@@ -224,17 +223,17 @@ fn select(body: &str) -> ApiResult<(Select, Filter)> {
 /// `POST /api/dlq/drain`: as `jobq dlq drain --yes --json`.
 pub async fn dlq_drain(State(app): State<Shared>, body: String) -> ApiResult<Json<Report>> {
     let (sel, filter) = select(&body)?;
-    let queues = crate::commands::target_queues(&app.store, sel.queue.as_deref()).await?;
-    let done = retry::requeue_bulk(&app.store, &queues, &filter, sel.limit, true, Caller::Api).await?;
+    let queues = target_queues(&app.store, sel.queue.as_deref()).await?;
+    let done = requeue::requeue_bulk(&app.store, &queues, &filter, sel.limit, true, Caller::Api).await?;
     Ok(Json(done.report))
 }
 
 /// `POST /api/dlq/purge`: as `jobq dlq purge --yes --json`.
 pub async fn dlq_purge(State(app): State<Shared>, body: String) -> ApiResult<Json<Report>> {
     let (sel, filter) = select(&body)?;
-    let queues = crate::commands::target_queues(&app.store, sel.queue.as_deref()).await?;
+    let queues = target_queues(&app.store, sel.queue.as_deref()).await?;
     let job_type = filter.job_type.as_deref();
-    let done = purge::delete_bulk(
+    let done = delete::delete_bulk(
         &app.store,
         &queues,
         &[JobState::Dead],

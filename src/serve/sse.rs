@@ -30,7 +30,7 @@ use super::api::Params;
 use super::errors::ApiResult;
 use super::hub::Msg;
 use super::Shared;
-use crate::commands::follow::snapshot_event;
+use crate::ops::events::snapshot_event;
 
 /// Stream entries read per round trip when catching up.
 const PAGE: usize = 1000;

@@ -6,6 +6,7 @@ mod exec;
 mod fence;
 mod fetch;
 mod handler;
+mod heartbeat;
 mod hooks;
 mod outbox;
 mod persistent;
@@ -13,6 +14,8 @@ mod process;
 mod program;
 mod progress;
 mod release;
+mod report;
+mod shutdown;
 mod supervise;
 mod weights;
 
@@ -30,12 +33,13 @@ pub use exec::{load_handlers_file, ExecHandler, EXIT_PERMANENT};
 pub use handler::{BoxFuture, Control, Handler, Outcome, ANY_TYPE};
 pub use hooks::{load_hooks_file, HookEvent, Hooks, TypeHooks};
 pub use process::{HandlerSpec, MAX_RESULT_BYTES};
+pub use shutdown::Shutdown;
 pub use weights::parse_queues;
 
 use crate::error::Result;
 use crate::job::LeasedJob;
 use crate::log::{Ctx, Level};
-use crate::store::{FailOutcome, LeaseStatus, Store, WorkerInfo};
+use crate::store::{Store, WorkerInfo};
 
 /// Jobs a worker runs at the same time unless told otherwise: `WorkerConfig::default()` and
 /// `jobq worker --concurrency` share it. Four keeps a worker busy while one job's outcome is
@@ -80,42 +84,6 @@ impl Default for WorkerConfig {
             retention: Duration::from_secs(24 * 3600),
             log_completed: false,
         }
-    }
-}
-
-/// Ctrl-C / SIGTERM as two tokens: the first request drains, the second forces.
-#[derive(Debug, Clone, Default)]
-pub struct Shutdown {
-    pub drain: CancellationToken,
-    pub force: CancellationToken,
-}
-
-impl Shutdown {
-    /// Listens for SIGINT, SIGTERM and SIGHUP: the first signal drains, the second forces.
-    /// SIGHUP (the SSH session or terminal closed) is a request to stop like SIGTERM, not a
-    /// crash: running jobs get the shutdown timeout, then go back to their queue uncharged.
-    pub fn on_signals() -> std::io::Result<Shutdown> {
-        use tokio::signal::unix::{signal, SignalKind};
-        let shutdown = Shutdown::default();
-        let mut int = signal(SignalKind::interrupt())?;
-        let mut term = signal(SignalKind::terminate())?;
-        let mut hup = signal(SignalKind::hangup())?;
-        let s = shutdown.clone();
-        tokio::spawn(async move {
-            for (token, what) in [
-                (&s.drain, "stopping: no new jobs, running jobs may finish"),
-                (&s.force, "stopping now: running jobs are stopped and requeued"),
-            ] {
-                let name = tokio::select! {
-                    _ = int.recv() => "SIGINT",
-                    _ = term.recv() => "SIGTERM",
-                    _ = hup.recv() => "SIGHUP",
-                };
-                crate::log::info(Ctx::default(), format_args!("received {name}: {what}"));
-                token.cancel();
-            }
-        });
-        Ok(shutdown)
     }
 }
 
@@ -170,12 +138,6 @@ pub struct Worker {
 
 /// On shutdown, how long a fetch in progress may still take before it is given up.
 pub(crate) const FETCH_GRACE: Duration = Duration::from_secs(2);
-
-/// After a forced shutdown, how long requeues may take before the worker leaves anyway.
-const FORCED_EXIT_GRACE: Duration = Duration::from_secs(3);
-
-/// How often a worker drops expired per-day counters.
-const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
 impl Worker {
     pub fn new(store: Arc<Store>, config: WorkerConfig, handler: Arc<dyn Handler>) -> Arc<Worker> {
@@ -340,292 +302,5 @@ impl Worker {
             );
         }
         self.running.lock().unwrap().remove(&job.id);
-    }
-
-    async fn report(&self, job: &LeasedJob, outcome: Outcome, reason: Option<StopReason>) -> Result<()> {
-        match reason {
-            Some(StopReason::LeaseLost) => {
-                self.log_job(
-                    Level::Warn,
-                    job,
-                    format_args!(
-                        "job {}: lease lost to another worker; its outcome is discarded",
-                        job.id
-                    ),
-                );
-            }
-            // A handler that completed anyway is recorded below if the lease is still ours.
-            Some(StopReason::Fenced) if !matches!(outcome, Outcome::Completed(_)) => {
-                // As for a crashed worker (the run may have done part of its work): lease
-                // recovery returns the job once the lease has run out, and counts the attempt.
-                self.log_job(
-                    Level::Warn,
-                    job,
-                    format_args!(
-                        "job {}: lease lost to self-fencing (it could not be renewed in time); lease recovery returns the job",
-                        job.id
-                    ),
-                );
-            }
-            Some(StopReason::Shutdown) => {
-                if self.store.requeue(job).await? {
-                    self.log_job(
-                        Level::Info,
-                        job,
-                        format_args!("job {}: requeued (worker shutting down)", job.id),
-                    );
-                }
-            }
-            Some(StopReason::Cancelled) => {
-                // Whatever the handler returned, the operator's cancel wins: the job is not retried.
-                if self.store.cancel_active(job, self.config.retention).await? {
-                    self.log_job(
-                        Level::Info,
-                        job,
-                        format_args!(
-                            "job {} ({}) cancelled by an operator; handler stopped",
-                            job.id, job.job_type
-                        ),
-                    );
-                }
-            }
-            None | Some(StopReason::Fenced) => match outcome {
-                Outcome::Completed(result) => {
-                    if self.store.complete(job, &result, self.config.retention).await? {
-                        self.fire_hooks(job, Some(hooks::HookEvent::Success));
-                        // Per-job lines cost more than a fast job at high rates (issue 9 item 16).
-                        let level = if self.config.log_completed {
-                            Level::Info
-                        } else {
-                            Level::Debug
-                        };
-                        self.log_job(
-                            level,
-                            job,
-                            format_args!("job {} ({}) completed", job.id, job.job_type),
-                        );
-                    } else {
-                        self.log_job(
-                            Level::Warn,
-                            job,
-                            format_args!("job {}: lease lost before completion; result discarded", job.id),
-                        );
-                    }
-                }
-                Outcome::Failed { error, permanent } => {
-                    let backoff = self.config.backoff.delay(job.attempt);
-                    let failed = self.store.fail(job, &error, backoff, permanent).await?;
-                    self.fire_hooks(job, hooks::HookEvent::after_fail(&failed));
-                    match failed {
-                        FailOutcome::Retry { due } => self.log_job(
-                            Level::Warn,
-                            job,
-                            format_args!(
-                                "job {} ({}) failed attempt {}/{}: {}; retry at {}",
-                                job.id,
-                                job.job_type,
-                                job.attempt,
-                                job.max_attempts,
-                                crate::summary::error_summary(&error),
-                                due.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-                            ),
-                        ),
-                        FailOutcome::Dead => self.log_job(
-                            Level::Error,
-                            job,
-                            format_args!(
-                                "job {} ({}) is dead after attempt {}/{}: {}",
-                                job.id,
-                                job.job_type,
-                                job.attempt,
-                                job.max_attempts,
-                                crate::summary::error_summary(&error)
-                            ),
-                        ),
-                        FailOutcome::Lost => self.log_job(
-                            Level::Warn,
-                            job,
-                            format_args!("job {}: lease lost before failure was recorded", job.id),
-                        ),
-                    }
-                }
-            },
-        }
-        Ok(())
-    }
-
-    /// Starts the handler's hook for a recorded outcome (detached: the slot is not held).
-    fn fire_hooks(&self, job: &LeasedJob, event: Option<hooks::HookEvent>) {
-        if let (Some(hooks), Some(event)) = (self.handler.hooks(), event) {
-            hooks.fire(&self.store, job, event);
-        }
-    }
-
-    /// After the fetch loop ends: give running jobs `shutdown_timeout` to finish, then stop
-    /// and requeue the rest. A second signal skips the wait.
-    async fn drain(&self, shutdown: &Shutdown) {
-        let deadline = tokio::time::Instant::now() + self.config.shutdown_timeout;
-        let mut announced = false;
-        loop {
-            let notified = self.finished.notified();
-            let count = self.running.lock().unwrap().len();
-            if count == 0 {
-                return;
-            }
-            if !announced {
-                self.log(Level::Info, format_args!(
-                    "shutting down: waiting up to {} for {count} running job(s); press Ctrl-C again to requeue them now",
-                    crate::duration::human(self.config.shutdown_timeout)
-                ));
-                announced = true;
-            }
-            tokio::select! {
-                _ = notified => continue,
-                _ = tokio::time::sleep_until(deadline) => break,
-                _ = shutdown.force.cancelled() => break,
-            }
-        }
-        let forced = shutdown.force.is_cancelled();
-        let running: Vec<Arc<Running>> = self.running.lock().unwrap().values().cloned().collect();
-        for r in &running {
-            r.stop(StopReason::Shutdown);
-            if forced {
-                r.control.kill.cancel();
-            }
-        }
-        // Each job task requeues its job once its handler has stopped. With Redis unreachable
-        // that requeue cannot land: a (further) Ctrl-C then leaves after a short grace, and the
-        // jobs come back through lease recovery instead.
-        while !self.running.lock().unwrap().is_empty() {
-            let notified = self.finished.notified();
-            if self.running.lock().unwrap().is_empty() {
-                break;
-            }
-            tokio::select! {
-                _ = notified => {}
-                _ = shutdown.force.cancelled() => {
-                    let wait_more = async {
-                        while !self.running.lock().unwrap().is_empty() {
-                            self.finished.notified().await;
-                        }
-                    };
-                    if tokio::time::timeout(FORCED_EXIT_GRACE, wait_more).await.is_err() {
-                        self.log(Level::Warn, "leaving without recording every requeue (Redis unreachable); lease recovery returns those jobs");
-                    }
-                    return;
-                }
-            }
-        }
-    }
-
-    /// Renews leases every lease/3 while jobs run. The worker record (and with it the epoch
-    /// check) is written every lease, busy or idle: it lives two. Lease recovery is not done
-    /// here: fetches run it when it is due (see fetch.rs), once per period per queue however
-    /// many workers there are.
-    async fn heartbeat_loop(self: Arc<Self>, stop: CancellationToken) {
-        let interval = self.config.lease / 3;
-        self.prune_stats().await;
-        let mut last_prune = tokio::time::Instant::now();
-        let mut ticks = 0u64;
-        loop {
-            tokio::select! {
-                _ = tokio::time::sleep(interval) => {}
-                _ = stop.cancelled() => return,
-            }
-            if let Err(e) = self.renew_leases().await {
-                self.log(Level::Warn, format_args!("lease renewal failed: {e}"));
-            }
-            ticks += 1;
-            if ticks % 3 != 0 {
-                continue;
-            }
-            match self.beat(false).await {
-                Ok(epoch) => self.check_epoch(epoch),
-                Err(e) => self.log(Level::Warn, format_args!("worker heartbeat failed: {e}")),
-            }
-            if last_prune.elapsed() >= PRUNE_EVERY {
-                last_prune = tokio::time::Instant::now();
-                self.prune_stats().await;
-            }
-        }
-    }
-
-    async fn renew_leases(&self) -> Result<()> {
-        let running: Vec<Arc<Running>> = self.running.lock().unwrap().values().cloned().collect();
-        let mut by_queue: HashMap<&str, Vec<&Arc<Running>>> = HashMap::new();
-        for r in &running {
-            by_queue.entry(r.job.queue.as_str()).or_default().push(r);
-        }
-        for (queue, jobs) in by_queue {
-            let pairs: Vec<(String, String)> = jobs
-                .iter()
-                .map(|r| (r.job.id.clone(), r.job.lease.clone()))
-                .collect();
-            let sent = tokio::time::Instant::now();
-            let statuses = self.store.renew(queue, &pairs, self.config.lease).await?;
-            for (r, status) in jobs.iter().zip(statuses) {
-                match status {
-                    LeaseStatus::Ok => fence::renewed(r, sent),
-                    LeaseStatus::Cancel => {
-                        fence::renewed(r, sent);
-                        r.stop(StopReason::Cancelled)
-                    }
-                    LeaseStatus::Lost if r.finished.load(Ordering::SeqCst) => {}
-                    LeaseStatus::Lost => {
-                        self.log_job(
-                            Level::Warn,
-                            &r.job,
-                            format_args!(
-                                "job {}: lease lost (another worker owns it now); stopping its handler",
-                                r.job.id
-                            ),
-                        );
-                        r.stop(StopReason::LeaseLost);
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Says loudly when Redis came back empty (restarted without persistence), then goes on
-    /// with new work: crashing or retrying in a loop would not bring the lost jobs back.
-    fn check_epoch(&self, now: String) {
-        let before = std::mem::replace(&mut *self.epoch.lock().unwrap(), now.clone());
-        if before != now {
-            self.log(
-                Level::Error,
-                format_args!(
-                "Redis at {} LOST ITS DATA (dataset epoch {before} is gone, now {now}): jobs enqueued before \
-                 are lost; enable persistence (appendonly yes) on that server. Carrying on with new work",
-                self.store.url()
-            ),
-            );
-        }
-    }
-
-    /// Keeps the per-day counters bounded (see `store::ops::DAILY_STATS_DAYS`).
-    async fn prune_stats(&self) {
-        for queue in &self.config.queues {
-            if let Err(e) = self.store.prune_stats(queue).await {
-                self.log_queue(
-                    Level::Warn,
-                    queue,
-                    format_args!("pruning old daily counters of queue {queue} failed: {e}"),
-                );
-            }
-        }
-    }
-
-    /// Writes the worker record (`register`: and adds its queues to the queues set); returns
-    /// the dataset's epoch.
-    async fn beat(&self, register: bool) -> Result<String> {
-        let mut info = self.info.clone();
-        info.heartbeat_at = Utc::now();
-        info.jobs = self.running.lock().unwrap().keys().cloned().collect();
-        // Beats come once per lease: the record outlives two of them.
-        self.store
-            .heartbeat_worker(&info, self.config.lease * 2, register)
-            .await
     }
 }

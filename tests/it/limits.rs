@@ -18,6 +18,23 @@ fn queue_ledger(redis: &Redis) -> (std::path::PathBuf, String) {
     (ledger, format!("t={}", h.display()))
 }
 
+/// The ids of the jobs `queue_ledger`'s handler ran, in the order they ran.
+fn ledger_ids(book: &std::path::Path) -> Vec<String> {
+    ledger(book)
+        .iter()
+        .map(|l| l.split_whitespace().nth(1).unwrap().to_string())
+        .collect()
+}
+
+/// Runs queue `q` empty with a burst worker of one slot, so jobs run in the order fetched.
+fn one_at_a_time(redis: &Redis, handlers: &[&str]) {
+    let mut args = vec!["worker", "--queues", "q", "--concurrency", "1", "--burst"];
+    for h in handlers {
+        args.extend(["--handler", h]);
+    }
+    run(jobq(redis).args(args)).ok();
+}
+
 fn queue_counts(lines: &[String]) -> std::collections::HashMap<String, usize> {
     let mut m = std::collections::HashMap::new();
     for l in lines {
@@ -364,21 +381,8 @@ fn numbered_priorities_order_jobs_within_their_queue() {
     let stats = run(jobq(&redis).args(["stats", "--json", "--queue", "q"])).ok();
     let v: serde_json::Value = serde_json::from_str(&stats.stdout).unwrap();
     assert_eq!(v["queues"][0]["queued"], 9, "{v}");
-    run(jobq(&redis).args([
-        "worker",
-        "--queues",
-        "q",
-        "--concurrency",
-        "1",
-        "--burst",
-        "--handler",
-        &handler,
-    ]))
-    .ok();
-    let order: Vec<String> = ledger(&book)
-        .iter()
-        .map(|l| l.split_whitespace().nth(1).unwrap().to_string())
-        .collect();
+    one_at_a_time(&redis, &[&handler]);
+    let order = ledger_ids(&book);
     // 1s first (in arrival order), then 2, 3, then 5 and unnumbered in arrival order, then 7, 10.
     let want: Vec<String> = [2, 7, 8, 5, 0, 3, 6, 1, 4]
         .iter()
@@ -406,21 +410,8 @@ fn a_numbered_job_keeps_its_place_when_it_comes_back() {
             .timestamp_millis() as u64
             <= now.0 * 1000 + now.1 / 1000
     });
-    run(jobq(&redis).args([
-        "worker",
-        "--queues",
-        "q",
-        "--concurrency",
-        "1",
-        "--burst",
-        "--handler",
-        &handler,
-    ]))
-    .ok();
-    let order: Vec<String> = ledger(&book)
-        .iter()
-        .map(|l| l.split_whitespace().nth(1).unwrap().to_string())
-        .collect();
+    one_at_a_time(&redis, &[&handler]);
+    let order = ledger_ids(&book);
     assert_eq!(order, [urgent.clone(), plain.clone()]);
     // A dead numbered job retried by an operator goes back to its place too.
     std::fs::remove_file(&book).unwrap();
@@ -439,23 +430,8 @@ fn a_numbered_job_keeps_its_place_when_it_comes_back() {
     let later = enqueue(&redis, &["t", "--queue", "q"]);
     run(jobq(&redis).args(["retry", &dead])).ok();
     let h2 = format!("f={}", redis.dir.path().join("h.sh").display());
-    run(jobq(&redis).args([
-        "worker",
-        "--queues",
-        "q",
-        "--concurrency",
-        "1",
-        "--burst",
-        "--handler",
-        &handler,
-        "--handler",
-        &h2,
-    ]))
-    .ok();
-    let order: Vec<String> = ledger(&book)
-        .iter()
-        .map(|l| l.split_whitespace().nth(1).unwrap().to_string())
-        .collect();
+    one_at_a_time(&redis, &[&handler, &h2]);
+    let order = ledger_ids(&book);
     assert_eq!(order, [dead, later]);
 }
 

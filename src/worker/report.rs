@@ -1,0 +1,136 @@
+//! Recording a job's outcome once its handler has ended: completed, failed (retry or dead),
+//! or, when the worker stopped the handler, requeued (shutdown) or cancelled; a lost lease
+//! records nothing. Then the job's hooks fire.
+
+use super::handler::Outcome;
+use super::{hooks, StopReason, Worker};
+use crate::error::Result;
+use crate::job::LeasedJob;
+use crate::log::Level;
+use crate::store::FailOutcome;
+
+impl Worker {
+    pub(super) async fn report(
+        &self,
+        job: &LeasedJob,
+        outcome: Outcome,
+        reason: Option<StopReason>,
+    ) -> Result<()> {
+        match reason {
+            Some(StopReason::LeaseLost) => {
+                self.log_job(
+                    Level::Warn,
+                    job,
+                    format_args!(
+                        "job {}: lease lost to another worker; its outcome is discarded",
+                        job.id
+                    ),
+                );
+            }
+            // A handler that completed anyway is recorded below if the lease is still ours.
+            Some(StopReason::Fenced) if !matches!(outcome, Outcome::Completed(_)) => {
+                // As for a crashed worker (the run may have done part of its work): lease
+                // recovery returns the job once the lease has run out, and counts the attempt.
+                self.log_job(
+                    Level::Warn,
+                    job,
+                    format_args!(
+                        "job {}: lease lost to self-fencing (it could not be renewed in time); lease recovery returns the job",
+                        job.id
+                    ),
+                );
+            }
+            Some(StopReason::Shutdown) => {
+                if self.store.requeue(job).await? {
+                    self.log_job(
+                        Level::Info,
+                        job,
+                        format_args!("job {}: requeued (worker shutting down)", job.id),
+                    );
+                }
+            }
+            Some(StopReason::Cancelled) => {
+                // Whatever the handler returned, the operator's cancel wins: the job is not retried.
+                if self.store.cancel_active(job, self.config.retention).await? {
+                    self.log_job(
+                        Level::Info,
+                        job,
+                        format_args!(
+                            "job {} ({}) cancelled by an operator; handler stopped",
+                            job.id, job.job_type
+                        ),
+                    );
+                }
+            }
+            None | Some(StopReason::Fenced) => match outcome {
+                Outcome::Completed(result) => {
+                    if self.store.complete(job, &result, self.config.retention).await? {
+                        self.fire_hooks(job, Some(hooks::HookEvent::Success));
+                        // Per-job lines cost more than a fast job at high rates (issue 9 item 16).
+                        let level = if self.config.log_completed {
+                            Level::Info
+                        } else {
+                            Level::Debug
+                        };
+                        self.log_job(
+                            level,
+                            job,
+                            format_args!("job {} ({}) completed", job.id, job.job_type),
+                        );
+                    } else {
+                        self.log_job(
+                            Level::Warn,
+                            job,
+                            format_args!("job {}: lease lost before completion; result discarded", job.id),
+                        );
+                    }
+                }
+                Outcome::Failed { error, permanent } => {
+                    let backoff = self.config.backoff.delay(job.attempt);
+                    let failed = self.store.fail(job, &error, backoff, permanent).await?;
+                    self.fire_hooks(job, hooks::HookEvent::after_fail(&failed));
+                    match failed {
+                        FailOutcome::Retry { due } => self.log_job(
+                            Level::Warn,
+                            job,
+                            format_args!(
+                                "job {} ({}) failed attempt {}/{}: {}; retry at {}",
+                                job.id,
+                                job.job_type,
+                                job.attempt,
+                                job.max_attempts,
+                                crate::summary::error_summary(&error),
+                                due.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                            ),
+                        ),
+                        FailOutcome::Dead => self.log_job(
+                            Level::Error,
+                            job,
+                            format_args!(
+                                "job {} ({}) is dead after attempt {}/{}: {}",
+                                job.id,
+                                job.job_type,
+                                job.attempt,
+                                job.max_attempts,
+                                crate::summary::error_summary(&error)
+                            ),
+                        ),
+                        FailOutcome::Lost => self.log_job(
+                            Level::Warn,
+                            job,
+                            format_args!("job {}: lease lost before failure was recorded", job.id),
+                        ),
+                    }
+                }
+            },
+        }
+        Ok(())
+    }
+
+    /// Starts the handler's hook for a recorded outcome (detached: the slot is not held).
+    fn fire_hooks(&self, job: &LeasedJob, event: Option<hooks::HookEvent>) {
+        if let (Some(hooks), Some(event)) = (self.handler.hooks(), event) {
+            hooks.fire(&self.store, job, event);
+        }
+    }
+}
