@@ -30,7 +30,7 @@ use super::process::{capture, command, terminate, with_tail, HandlerSpec};
 use super::supervise::Registered;
 use crate::duration;
 use crate::error::{Error, Result};
-use crate::job::{LeasedJob, MAX_ERROR_BYTES};
+use crate::job::{Job, LeasedJob, MAX_ERROR_BYTES};
 use crate::store::{FailOutcome, Store};
 
 /// Hooks running at once per worker; more wait for a turn (in memory, not in a slot).
@@ -109,8 +109,10 @@ impl Hooks {
         }
     }
 
-    /// Starts `job`'s hook for `event` in the background, if its type has one.
-    pub fn fire(&self, store: &Arc<Store>, job: &LeasedJob, event: HookEvent) {
+    /// Starts `job`'s hook for `event` in the background, if its type has one. The job is read
+    /// here, right after its transition, not when the hook gets its turn: by then a retry may
+    /// have started and the hook would see the next attempt.
+    pub async fn fire(&self, store: &Arc<Store>, job: &LeasedJob, event: HookEvent) {
         let Some(hooks) = self.by_type.get(&job.job_type) else {
             return;
         };
@@ -118,12 +120,17 @@ impl Hooks {
             return;
         };
         let timeout = hooks.timeout.unwrap_or(DEFAULT_TIMEOUT);
-        let (store, turns, job) = (store.clone(), self.turns.clone(), job.clone());
+        let recorded = store.job(&job.id).await;
+        let (turns, job) = (self.turns.clone(), job.clone());
         tokio::spawn(async move {
             let Ok(_turn) = turns.acquire_owned().await else {
                 return;
             };
-            if let Err(e) = run(&store, &spec, &job, event, timeout).await {
+            let ran = match recorded {
+                Ok(recorded) => run(&spec, &job, &recorded, event, timeout).await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = ran {
                 crate::log::warn(
                     crate::log::Ctx::job(&job),
                     format_args!(
@@ -150,16 +157,16 @@ impl Hooks {
     }
 }
 
+/// Runs one hook with `recorded`, the job as recorded after its transition (what `jobq inspect
+/// --json` showed then), on stdin.
 async fn run(
-    store: &Store,
     spec: &HandlerSpec,
     job: &LeasedJob,
+    recorded: &Job,
     event: HookEvent,
     timeout: Duration,
 ) -> Result<()> {
-    // The job as recorded, so the hook sees exactly what `jobq inspect --json` shows.
-    let recorded = store.job(&job.id).await?;
-    let json = serde_json::to_vec(&recorded).map_err(|e| Error::Io(e.to_string()))?;
+    let json = serde_json::to_vec(recorded).map_err(|e| Error::Io(e.to_string()))?;
     let mut cmd = command(spec);
     cmd.stdout(Stdio::null())
         .env("JOBQ_HOOK", event.name())

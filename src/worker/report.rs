@@ -65,7 +65,7 @@ impl Worker {
             None | Some(StopReason::Fenced) => match outcome {
                 Outcome::Completed(result) => {
                     if self.store.complete(job, &result, self.config.retention).await? {
-                        self.fire_hooks(job, Some(hooks::HookEvent::Success));
+                        self.fire_hooks(job, Some(hooks::HookEvent::Success)).await;
                         // Per-job lines cost more than a fast job at high rates (issue 9 item 16).
                         let level = if self.config.log_completed {
                             Level::Info
@@ -88,7 +88,7 @@ impl Worker {
                 Outcome::Failed { error, permanent } => {
                     let backoff = self.config.backoff.delay(job.attempt);
                     let failed = self.store.fail(job, &error, backoff, permanent).await?;
-                    self.fire_hooks(job, hooks::HookEvent::after_fail(&failed));
+                    self.fire_hooks(job, hooks::HookEvent::after_fail(&failed)).await;
                     match failed {
                         FailOutcome::Retry { due } => self.log_job(
                             Level::Warn,
@@ -128,9 +128,9 @@ impl Worker {
     }
 
     /// Starts the handler's hook for a recorded outcome (detached: the slot is not held).
-    fn fire_hooks(&self, job: &LeasedJob, event: Option<hooks::HookEvent>) {
+    async fn fire_hooks(&self, job: &LeasedJob, event: Option<hooks::HookEvent>) {
         if let (Some(hooks), Some(event)) = (self.handler.hooks(), event) {
-            hooks.fire(&self.store, job, event);
+            hooks.fire(&self.store, job, event).await;
         }
     }
 }
