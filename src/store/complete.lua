@@ -9,6 +9,8 @@ local active, completed, stats, events, limit_state = KEYS[1], KEYS[2], KEYS[3],
 local retention, day, signal = tonumber(ARGV[1]), ARGV[2], ARGV[3]
 
 local now = now_ms()
+-- Numbers as text once per call (see enqueue.lua: Lua formats a number with printf each time).
+local now_s = tostring(now)
 local reply = {}
 local done = {}        -- ids completed by this call
 local scored = {}      -- now, id, now, id... for the completed set
@@ -27,15 +29,23 @@ for base = 4, #ARGV, 3 do
       reply[#reply + 1] = 'lost'
     end
   else
-    redis.call('HSET', job, 'state', 'completed', 'result', result, 'finished_ms', now)
-    redis.call('PEXPIRE', job, retention)
+    redis.call('HSET', job, 'state', 'completed', 'result', result, 'finished_ms', now_s)
+    redis.call('PEXPIRE', job, ARGV[1])
     free_slot(f[8], limit_state, signal)
     release_unique(f[3], id)
     done[#done + 1] = id
-    scored[#scored + 1] = now
+    scored[#scored + 1] = now_s
     scored[#scored + 1] = id
-    local ended = { type = f[4], queue = f[5], state = 'completed', attempt = f[6], progress = f[7] }
-    messages[#messages + 1] = record_event(events, event_json(id, 'completed', { result = result }, ended, now))
+    -- The event written out directly (what event_json would encode): names and ids are plain
+    -- ASCII (job.rs validate_name), progress is JSON as progress.lua stored it, and only the
+    -- result needs encoding.
+    local json = '{"event":"completed","id":"' .. id .. '","type":"' .. (f[4] or '') .. '","queue":"' ..
+      (f[5] or '') .. '","state":"completed","attempt":' .. (f[6] or '0') .. ',"time":' .. now_s
+    if f[7] and f[7] ~= '' then
+      json = json .. ',"progress":' .. f[7]
+    end
+    json = json .. ',"result":' .. cjson.encode(clip(result, EVENT_TEXT_MAX)) .. '}'
+    messages[#messages + 1] = record_event(events, json)
     if release_dependents(id, f[9], 'completed') then
       reply[#reply + 1] = 'release'
     else

@@ -15,6 +15,10 @@ local queue, signal, resend = ARGV[1], ARGV[2], ARGV[3] == '1'
 local FIELDS, FIRST = 14, 4
 
 local now = now_ms()
+-- Numbers are turned into text once per call: Lua formats a number with printf ("%.14g") each
+-- time one is concatenated or passed to redis.call, which was a tenth of Redis's time in a
+-- bulk enqueue (perf).
+local now_s = tostring(now)
 local reply = {}
 local plain = {}        -- ids for the plain list, pushed once at the end
 local ranked_empty = false
@@ -51,12 +55,13 @@ for base = FIRST, #ARGV, FIELDS do
     reply[#reply + 1] = done[1]
     reply[#reply + 1] = done[2]
   else
-    local run_at = now
-    local at, delay = tonumber(ARGV[base + 6]), tonumber(ARGV[base + 5])
-    if at > 0 then
-      run_at = at
-    elseif delay > 0 then
-      run_at = now + delay
+    local run_at, run_at_s = now, now_s
+    local at, delay = ARGV[base + 6], ARGV[base + 5]
+    if at ~= '0' then
+      run_at, run_at_s = tonumber(at), at
+    elseif delay ~= '0' then
+      run_at = now + tonumber(delay)
+      run_at_s = tostring(run_at)
     end
     local state = 'queued'
     if run_at > now then
@@ -71,12 +76,12 @@ for base = FIRST, #ARGV, FIELDS do
     local priority = ARGV[base + 8]
     if priority == '' then
       redis.call('HSET', job, 'id', id, 'type', job_type, 'queue', queue, 'payload', ARGV[base + 2],
-        'state', state, 'attempt', 0, 'max_attempts', ARGV[base + 3], 'timeout_ms', ARGV[base + 4],
-        'created_ms', now, 'scheduled_ms', run_at, 'unique_key', unique_name)
+        'state', state, 'attempt', '0', 'max_attempts', ARGV[base + 3], 'timeout_ms', ARGV[base + 4],
+        'created_ms', now_s, 'scheduled_ms', run_at_s, 'unique_key', unique_name)
     else
       redis.call('HSET', job, 'id', id, 'type', job_type, 'queue', queue, 'payload', ARGV[base + 2],
-        'state', state, 'attempt', 0, 'max_attempts', ARGV[base + 3], 'timeout_ms', ARGV[base + 4],
-        'created_ms', now, 'scheduled_ms', run_at, 'unique_key', unique_name, 'priority', priority)
+        'state', state, 'attempt', '0', 'max_attempts', ARGV[base + 3], 'timeout_ms', ARGV[base + 4],
+        'created_ms', now_s, 'scheduled_ms', run_at_s, 'unique_key', unique_name, 'priority', priority)
     end
     if unique_name ~= '' then
       redis.call('SET', unique_key(unique_name), id)
@@ -98,7 +103,7 @@ for base = FIRST, #ARGV, FIELDS do
         parents = parents + 1
       end
       redis.call('HSET', job, 'after', after, 'after_any', ARGV[base + 11], 'deps_left', parents)
-      redis.call('ZADD', waiting, now, id)
+      redis.call('ZADD', waiting, now_s, id)
     elseif state == 'scheduled' then
       if not earliest then
         local head = redis.call('ZRANGE', scheduled, 0, 0, 'WITHSCORES')[2]
@@ -116,7 +121,7 @@ for base = FIRST, #ARGV, FIELDS do
     -- The event of a fresh job, written out directly: names and ids are plain ASCII
     -- (job.rs validate_name), so nothing needs escaping and cjson is not needed.
     local json = '{"event":"enqueued","id":"' .. id .. '","type":"' .. job_type .. '","queue":"' ..
-      queue .. '","state":"' .. state .. '","attempt":0,"time":' .. now
+      queue .. '","state":"' .. state .. '","attempt":0,"time":' .. now_s
     messages[#messages + 1] = record_event(events, json .. '}')
     reply[#reply + 1] = state
     reply[#reply + 1] = id

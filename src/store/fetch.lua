@@ -139,6 +139,10 @@ end
 local out = { 0 }
 local leased = {}
 local deadline = now + lease_ms
+-- Numbers as text, made once per call or per attempt number (see enqueue.lua: Lua formats a
+-- number with printf each time it becomes text).
+local now_s, deadline_s = tostring(now), tostring(deadline)
+local attempt_s = {}
 local got = 0
 local released = false
 while got < allow do
@@ -165,19 +169,24 @@ while got < allow do
       -- Popped, not handed out: nothing left in the list to count.
     elseif f[1] == 'queued' then
       local attempt = tonumber(f[2] or '0') + 1
+      local a = attempt_s[attempt]
+      if not a then
+        a = tostring(attempt)
+        attempt_s[attempt] = a
+      end
       -- The lease token fences completion: only the holder of the current token may finish the job.
-      local lease = worker .. '/' .. attempt
+      local lease = worker .. '/' .. a
       -- Progress belongs to an attempt: a retry starts from nothing.
-      redis.call('HSET', key, 'state', 'active', 'attempt', attempt, 'started_ms', now, 'worker', worker,
+      redis.call('HSET', key, 'state', 'active', 'attempt', a, 'started_ms', now_s, 'worker', worker,
         'lease', lease, 'progress', '')
       if capped then
         -- Its end frees a cap slot: complete/fail/cancel wake the workers the cap held back.
         redis.call('HSET', key, 'limited', '1')
       end
-      redis.call('ZADD', active, deadline, id)
+      redis.call('ZADD', active, deadline_s, id)
       -- Written out directly: names and ids are plain ASCII (job.rs validate_name).
       messages[#messages + 1] = record_event(k.events, '{"event":"started","id":"' .. id .. '","type":"' .. f[3] ..
-        '","queue":"' .. f[7] .. '","state":"active","attempt":' .. attempt .. ',"time":' .. now .. '}')
+        '","queue":"' .. f[7] .. '","state":"active","attempt":' .. a .. ',"time":' .. now_s .. '}')
       got = got + 1
       out[got + 1] = { id, f[3], f[4], attempt, f[5], f[6], lease }
       leased[got] = id
