@@ -135,24 +135,16 @@ fn a_library_caller_registers_each_queue_once() {
         };
         // The first call also loads the script (a NOSCRIPT retry resends its pipeline).
         enqueue("a").await;
-        redis::cmd("CONFIG")
-            .arg("RESETSTAT")
-            .query::<()>(&mut redis.conn())
-            .unwrap();
+        redis.reset_stats();
         for queue in ["a", "b", "a", "b"] {
             enqueue(queue).await;
         }
     });
-    let info: String = redis::cmd("INFO")
-        .arg("commandstats")
-        .query(&mut redis.conn())
-        .unwrap();
-    let sadds = info
-        .lines()
-        .find_map(|l| l.strip_prefix("cmdstat_sadd:calls="))
-        .and_then(|rest| rest.split(',').next())
-        .unwrap_or("0");
-    assert_eq!(sadds, "1", "one SADD per new queue, not per job");
+    assert_eq!(
+        redis.command_calls("sadd"),
+        1,
+        "one SADD per new queue, not per job"
+    );
     let mut queues: Vec<String> = redis::cmd("SMEMBERS")
         .arg("{jobq}:queues")
         .query(&mut redis.conn())

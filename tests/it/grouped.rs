@@ -17,24 +17,6 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-fn evalsha_calls(redis: &Redis) -> u64 {
-    let info: String = redis::cmd("INFO")
-        .arg("commandstats")
-        .query(&mut redis.conn())
-        .unwrap();
-    info.lines()
-        .find_map(|l| l.strip_prefix("cmdstat_evalsha:calls="))
-        .and_then(|rest| rest.split(',').next())
-        .map_or(0, |n| n.parse().unwrap())
-}
-
-fn reset_stats(redis: &Redis) {
-    redis::cmd("CONFIG")
-        .arg("RESETSTAT")
-        .query::<()>(&mut redis.conn())
-        .unwrap();
-}
-
 /// Reads `n` events of `queue` from a subscription made before they happened.
 async fn live_events(sub: &mut jobq::store::Subscription, n: usize) -> Vec<jobq::store::Event> {
     let mut got = Vec::new();
@@ -74,9 +56,13 @@ fn a_bulk_enqueue_writes_hundreds_of_jobs_per_call_each_with_its_own_outcome_and
             .enqueue(&NewJob::new("t", "warm", &serde_json::json!({})))
             .await
             .unwrap();
-        reset_stats(&redis);
+        redis.reset_stats();
         let out = store.enqueue_many(&jobs).await.unwrap();
-        assert_eq!(evalsha_calls(&redis), 3, "1200 jobs of one queue in calls of 500");
+        assert_eq!(
+            redis.command_calls("evalsha"),
+            3,
+            "1200 jobs of one queue in calls of 500"
+        );
 
         assert_eq!(out.len(), 1200);
         let EnqueueOutcome::Created { id: holder, .. } = &out[10] else {
@@ -174,14 +160,14 @@ fn completions_that_come_together_share_a_call_and_each_is_fenced_by_its_lease()
             .complete(&leased[0], "\"r\"", Duration::from_secs(600))
             .await
             .unwrap());
-        reset_stats(&redis);
+        redis.reset_stats();
         let results = futures_util::future::join_all(
             leased[1..]
                 .iter()
                 .map(|job| store.complete(job, "\"r\"", Duration::from_secs(600))),
         )
         .await;
-        let calls = evalsha_calls(&redis);
+        let calls = redis.command_calls("evalsha");
         assert!(calls <= 10, "199 completions at once took {calls} calls");
         for (job, r) in leased[1..].iter().zip(results) {
             assert_eq!(r.unwrap(), job.id != stolen.id, "{}", job.id);

@@ -436,10 +436,7 @@ fn a_flood_of_progress_lines_is_coalesced_and_the_last_value_kept() {
         "seq 1 100000 | sed 's|.*|progress &/100000 line &|' >&$JOBQ_PROGRESS_FD",
     );
     let id = enqueue(&redis, &["flood"]);
-    redis::cmd("CONFIG")
-        .arg("RESETSTAT")
-        .query::<()>(&mut redis.conn())
-        .unwrap();
+    redis.reset_stats();
     burst(&redis, &[&format!("flood={}", h.display())]);
 
     let job = inspect(&redis, &id);
@@ -467,17 +464,8 @@ fn a_flood_of_progress_lines_is_coalesced_and_the_last_value_kept() {
         "{writes} writes in {ran}ms"
     );
     // And in Redis' own count of commands: a handful of script calls, not 100,000.
-    let info: String = redis::cmd("INFO")
-        .arg("commandstats")
-        .query(&mut redis.conn())
-        .unwrap();
-    let evalsha: u64 = info
-        .lines()
-        .find_map(|l| l.strip_prefix("cmdstat_evalsha:calls="))
-        .and_then(|l| l.split(',').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0);
-    assert!(evalsha < 100, "{evalsha} script calls:\n{info}");
+    let evalsha = redis.command_calls("evalsha");
+    assert!(evalsha < 100, "{evalsha} script calls");
 }
 
 #[test]

@@ -99,25 +99,13 @@ fn a_long_lived_enqueuer_follows_route_changes_with_at_most_one_check_per_second
             .unwrap();
         let job = jobq::NewJob::routed("ai.chat", &serde_json::json!({}));
         assert_eq!(queue_of(store.enqueue(&job).await.unwrap().id()), "normal");
-        redis::cmd("CONFIG")
-            .arg("RESETSTAT")
-            .query::<()>(&mut redis.conn())
-            .unwrap();
+        redis.reset_stats();
         let start = std::time::Instant::now();
         for _ in 0..200 {
             store.enqueue(&job).await.unwrap();
         }
         let elapsed = start.elapsed().as_secs_f64();
-        let calls = |name: &str| -> f64 {
-            let info: String = redis::cmd("INFO")
-                .arg("commandstats")
-                .query(&mut redis.conn())
-                .unwrap();
-            info.lines()
-                .find_map(|l| l.strip_prefix(&format!("cmdstat_{name}:calls=")))
-                .and_then(|rest| rest.split(',').next())
-                .map_or(0.0, |n| n.parse().unwrap())
-        };
+        let calls = |name: &str| redis.command_calls(name) as f64;
         // The cache is checked (one GET) at most once per second, never re-read unchanged.
         assert!(
             calls("get") <= elapsed.ceil(),

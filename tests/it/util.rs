@@ -105,6 +105,27 @@ impl Redis {
             .unwrap()
     }
 
+    /// How many times the server ran `command` (lower case, e.g. `evalsha`) since it started
+    /// or since `CONFIG RESETSTAT`, from `INFO commandstats`.
+    pub fn command_calls(&self, command: &str) -> u64 {
+        let info: String = redis::cmd("INFO")
+            .arg("commandstats")
+            .query(&mut self.conn())
+            .unwrap();
+        info.lines()
+            .find_map(|l| l.strip_prefix(&format!("cmdstat_{command}:calls=")))
+            .and_then(|rest| rest.split(',').next())
+            .map_or(0, |n| n.parse().unwrap())
+    }
+
+    /// `CONFIG RESETSTAT`: the command counts start again from zero.
+    pub fn reset_stats(&self) {
+        redis::cmd("CONFIG")
+            .arg("RESETSTAT")
+            .query::<()>(&mut self.conn())
+            .unwrap();
+    }
+
     /// A digest of the whole dataset: equal digests mean an unchanged keyspace.
     pub fn digest(&self) -> String {
         redis::cmd("DEBUG").arg("DIGEST").query(&mut self.conn()).unwrap()
