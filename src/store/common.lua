@@ -166,18 +166,13 @@ local function publish_events(events, messages)
   end
 end
 
--- Records and publishes one event. Other transitions (cancel) call `emit`, which reads the
--- job's fields itself:
+-- Records and publishes one event about job `id`, reading the job's fields itself:
 --   emit(events, id, 'cancelled')
 -- The hot transitions (enqueue, start, complete) already hold those fields and the time; they
--- call `emit_known` (or `event_json` and `record_event` for a batch) to save the HMGET and
--- TIME (two commands per event, six per job).
-local function emit_known(events, id, event, extra, job, now)
-  publish(events, record_event(events, event_json(id, event, extra, job, now)))
-end
-
+-- use `event_json` (or write the JSON out) and `record_event`, and publish one message per
+-- call with `publish_events`, saving the HMGET and TIME here.
 local function emit(events, id, event, extra)
   local f = redis.call('HMGET', job_key(id), 'type', 'queue', 'state', 'attempt', 'progress')
   local job = { type = f[1], queue = f[2], state = f[3], attempt = f[4], progress = f[5] }
-  emit_known(events, id, event, extra, job, now_ms())
+  publish(events, record_event(events, event_json(id, event, extra, job, now_ms())))
 end

@@ -74,14 +74,12 @@ for base = FIRST, #ARGV, FIELDS do
       state = 'waiting'
     end
     local priority = ARGV[base + 8]
-    if priority == '' then
-      redis.call('HSET', job, 'id', id, 'type', job_type, 'queue', queue, 'payload', ARGV[base + 2],
-        'state', state, 'attempt', '0', 'max_attempts', ARGV[base + 3], 'timeout_ms', ARGV[base + 4],
-        'created_ms', now_s, 'scheduled_ms', run_at_s, 'unique_key', unique_name)
-    else
-      redis.call('HSET', job, 'id', id, 'type', job_type, 'queue', queue, 'payload', ARGV[base + 2],
-        'state', state, 'attempt', '0', 'max_attempts', ARGV[base + 3], 'timeout_ms', ARGV[base + 4],
-        'created_ms', now_s, 'scheduled_ms', run_at_s, 'unique_key', unique_name, 'priority', priority)
+    redis.call('HSET', job, 'id', id, 'type', job_type, 'queue', queue, 'payload', ARGV[base + 2],
+      'state', state, 'attempt', '0', 'max_attempts', ARGV[base + 3], 'timeout_ms', ARGV[base + 4],
+      'created_ms', now_s, 'scheduled_ms', run_at_s, 'unique_key', unique_name)
+    if priority ~= '' then
+      -- Only numbered jobs (other than 5) carry it, and pay one more command for it.
+      redis.call('HSET', job, 'priority', priority)
     end
     if unique_name ~= '' then
       redis.call('SET', unique_key(unique_name), id)
