@@ -115,7 +115,8 @@ end
 -- (`jobq tail`) and one Pub/Sub channel of the same name for live readers (`jobq watch`, `wait`).
 -- Both carry the queue's hash tag and the caller passes the stream's name (KEYS), so on a
 -- cluster the stream and the sharded channel live on the queue's own shard.
-local EVENTS_MAXLEN = 10000
+-- Text, not a number: Lua would format a number with printf on every XADD.
+local EVENTS_MAXLEN = '10000'
 local EVENT_TEXT_MAX = 200
 
 -- Cuts `s` to at most `max` bytes without splitting a UTF-8 character.

@@ -76,12 +76,15 @@ for base = FIRST, #ARGV, FIELDS do
     local priority = ARGV[base + 8]
     redis.call('HSET', job, 'id', id, 'type', job_type, 'queue', queue, 'payload', ARGV[base + 2],
       'state', state, 'attempt', '0', 'max_attempts', ARGV[base + 3], 'timeout_ms', ARGV[base + 4],
-      'created_ms', now_s, 'scheduled_ms', run_at_s, 'unique_key', unique_name)
+      'created_ms', now_s, 'scheduled_ms', run_at_s)
     if priority ~= '' then
       -- Only numbered jobs (other than 5) carry it, and pay one more command for it.
       redis.call('HSET', job, 'priority', priority)
     end
     if unique_name ~= '' then
+      -- Only jobs with a key carry the field (each field costs a HSET; readers take a
+      -- missing one for none).
+      redis.call('HSET', job, 'unique_key', unique_name)
       redis.call('SET', unique_key(unique_name), id)
     end
     local expires_at, expires_in = ARGV[base + 9], ARGV[base + 12]
