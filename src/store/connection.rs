@@ -7,6 +7,7 @@ use redis::{AsyncConnectionConfig, RedisError};
 use tokio::sync::Mutex;
 
 use super::classify::{self, Action};
+use super::direct::Direct;
 pub use super::endpoint::Conn;
 use super::endpoint::{ConnectionSettings, Endpoint, Timeouts};
 use crate::error::{Error, Result};
@@ -175,6 +176,8 @@ pub struct Store {
     pub(super) registry: super::registry::RegistryCache,
     /// Completions waiting for the next call (group commit, completions.rs).
     pub(super) completions: super::completions::Completions,
+    /// A socket for calls made one at a time (direct.rs).
+    direct: Arc<Direct>,
 }
 
 /// Commands other than blocking pops must answer within this time or the connection is
@@ -205,6 +208,8 @@ impl Store {
         // an error only means one is installed already.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let endpoint = Endpoint::parse(settings, &TIMEOUTS)?;
+        // Plain single servers only (direct.rs); `tls_addr` names TLS ones.
+        let direct = Direct::new(endpoint.single_client().filter(|_| endpoint.tls_addr().is_none()));
         let store = Store {
             shared: Arc::new(Shared {
                 endpoint,
@@ -222,6 +227,7 @@ impl Store {
             registered_queues: Default::default(),
             registry: Default::default(),
             completions: Default::default(),
+            direct: Arc::new(direct),
         };
         let (conn, sharded) = store.first_connection().await?;
         store.sharded_pubsub.store(sharded, Ordering::Relaxed);
@@ -437,6 +443,25 @@ impl Store {
         let mut attempts = Attempts::new(&self.shared);
         loop {
             let min_replicas = *self.min_replicas.lock().unwrap();
+            // `WAIT` counts the writes of the connection it is sent on: with replicas to
+            // confirm, everything goes through the shared connection.
+            if min_replicas.is_none() {
+                if let Some(lease) = self.direct.lease().await {
+                    match op(Conn::Direct(lease)).await {
+                        Ok(value) => {
+                            attempts.succeeded();
+                            return Ok(value);
+                        }
+                        // The socket was lost (the lease closed it): the shared connection
+                        // tries again at once; every jobq command is safe to repeat.
+                        Err(err) if err.is_io_error() || err.is_timeout() || err.is_connection_dropped() => {}
+                        Err(err) => {
+                            attempts.again(err).await?;
+                            continue;
+                        }
+                    }
+                }
+            }
             let (outcome, generation) = match self.connection().await {
                 Ok((conn, generation)) => (
                     durably(op(conn.clone()).await, conn, min_replicas, slot_key).await,

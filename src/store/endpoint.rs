@@ -153,6 +153,14 @@ impl Endpoint {
         matches!(self, Endpoint::Cluster { .. })
     }
 
+    /// The client of one server given by its URL (not a cluster, not Sentinel).
+    pub(super) fn single_client(&self) -> Option<&Client> {
+        match self {
+            Endpoint::Single { client } => Some(client),
+            _ => None,
+        }
+    }
+
     pub(super) fn is_sentinel(&self) -> bool {
         matches!(self, Endpoint::Sentinel { .. })
     }
@@ -226,6 +234,8 @@ impl Endpoint {
 pub enum Conn {
     Single(MultiplexedConnection),
     Cluster(ClusterConnection),
+    /// The store's own socket, held by one call (direct.rs).
+    Direct(super::direct::Lease),
 }
 
 impl redis::aio::ConnectionLike for Conn {
@@ -233,6 +243,7 @@ impl redis::aio::ConnectionLike for Conn {
         match self {
             Conn::Single(c) => c.req_packed_command(cmd),
             Conn::Cluster(c) => c.req_packed_command(cmd),
+            Conn::Direct(c) => c.req_packed_command(cmd),
         }
     }
 
@@ -245,6 +256,7 @@ impl redis::aio::ConnectionLike for Conn {
         match self {
             Conn::Single(c) => c.req_packed_commands(cmd, offset, count),
             Conn::Cluster(c) => c.req_packed_commands(cmd, offset, count),
+            Conn::Direct(c) => c.req_packed_commands(cmd, offset, count),
         }
     }
 
@@ -252,6 +264,7 @@ impl redis::aio::ConnectionLike for Conn {
         match self {
             Conn::Single(c) => c.get_db(),
             Conn::Cluster(c) => c.get_db(),
+            Conn::Direct(c) => c.get_db(),
         }
     }
 }

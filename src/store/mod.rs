@@ -6,6 +6,7 @@ mod classify;
 mod completions;
 mod connection;
 mod deps;
+mod direct;
 mod endpoint;
 mod events;
 mod jobs;

@@ -181,6 +181,8 @@ impl Subscriber {
                     .await
                     .map(drop),
                 Conn::Single(sc) => sc.unsubscribe(c).await,
+                // Push connections come from `Endpoint::open_push`, never from direct.rs.
+                Conn::Direct(_) => Ok(()),
             };
             // A failed unsubscribe leaves a channel we ignore; a reconnect drops it for good.
             let _ = result;
@@ -245,6 +247,11 @@ async fn subscribe_one(conn: &mut Conn, sharded: bool, channel: &str) -> redis::
             .await
             .map(drop),
         Conn::Single(c) => c.subscribe(channel).await,
+        // Push connections come from `Endpoint::open_push`, never from direct.rs.
+        Conn::Direct(_) => Err(redis::RedisError::from((
+            redis::ErrorKind::Client,
+            "not a subscription connection",
+        ))),
     }
 }
 

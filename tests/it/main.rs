@@ -8,6 +8,7 @@ mod cluster;
 mod connect;
 mod dashboard;
 mod deps;
+mod direct;
 mod doctor;
 mod enqueue;
 mod faults;
