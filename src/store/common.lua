@@ -150,12 +150,32 @@ local function event_json(id, event, extra, job, now)
   return cjson.encode(ev)
 end
 
--- Appends an event's JSON to the queue's stream and returns the message for live readers:
--- the same JSON with its stream id spliced in (it lets them drop what a snapshot already
--- showed), rather than encoding it twice (events are a hot path).
+-- Whether anyone gets the live messages of `channel` now (`tail --follow`, `watch`, `wait`,
+-- `serve`), asked once per call. Nobody, most of the time: then the messages are not built at
+-- all, which was a sixth of Redis's work in a bulk enqueue (issue 11). SPUBLISH reaches exactly
+-- the channel's SHARDNUMSUB subscribers, so this is exact; Redis 6.2 has no sharded Pub/Sub
+-- (PUBLISH is broadcast across a cluster, and this node's count may miss the others'), so
+-- there the answer is always yes. A reader that subscribes after this call reads its events
+-- from the stream, as it always did for messages published before it subscribed.
+local listeners = {}
+local function listened(channel)
+  local known = listeners[channel]
+  if known == nil then
+    local r = redis.pcall('PUBSUB', 'SHARDNUMSUB', channel)
+    known = not (type(r) == 'table' and not r.err and tonumber(r[2]) == 0)
+    listeners[channel] = known
+  end
+  return known
+end
+
+-- Appends an event's JSON to the queue's stream and returns the message for live readers
+-- (nil when nobody listens): the same JSON with its stream id spliced in (it lets them drop
+-- what a snapshot already showed), rather than encoding it twice (events are a hot path).
 local function record_event(events, json)
   local eid = redis.call('XADD', events, 'MAXLEN', '~', EVENTS_MAXLEN, '*', 'event', json)
-  return json:sub(1, -2) .. ',"event_id":"' .. eid .. '"}'
+  if listened(events) then
+    return json:sub(1, -2) .. ',"event_id":"' .. eid .. '"}'
+  end
 end
 
 -- Scripts that handle many jobs at once collect their live messages and publish them as one,
@@ -174,5 +194,8 @@ end
 local function emit(events, id, event, extra)
   local f = redis.call('HMGET', job_key(id), 'type', 'queue', 'state', 'attempt', 'progress')
   local job = { type = f[1], queue = f[2], state = f[3], attempt = f[4], progress = f[5] }
-  publish(events, record_event(events, event_json(id, event, extra, job, now_ms())))
+  local message = record_event(events, event_json(id, event, extra, job, now_ms()))
+  if message then
+    publish(events, message)
+  end
 end

@@ -129,6 +129,35 @@ fn a_bulk_enqueue_writes_hundreds_of_jobs_per_call_each_with_its_own_outcome_and
 }
 
 #[test]
+fn live_event_messages_are_built_only_while_someone_listens_and_the_stream_keeps_every_event() {
+    let redis = Redis::start();
+    let rt = runtime();
+    rt.block_on(async {
+        let store = Store::connect(&redis.url(), "jobq", RetryPolicy::CLI)
+            .await
+            .unwrap();
+        let jobs: Vec<NewJob> = (0..1000)
+            .map(|i| NewJob::new("t", "quiet", &serde_json::json!({ "i": i })))
+            .collect();
+        // Loads the script, and the queue is not empty below (no wake-up is published).
+        store.enqueue(&jobs[0]).await.unwrap();
+        redis.reset_stats();
+        store.enqueue_many(&jobs[1..501]).await.unwrap();
+        assert_eq!(redis.command_calls("spublish"), 0, "nobody listens: no message");
+        assert_eq!(redis.command_calls("xadd"), 500, "every event is on the stream");
+
+        let mut sub = store.subscribe(&["quiet".to_string()]).await.unwrap();
+        redis.reset_stats();
+        let out = store.enqueue_many(&jobs[501..]).await.unwrap();
+        assert_eq!(redis.command_calls("spublish"), 1, "one message for the call");
+        let live = live_events(&mut sub, 499).await;
+        let ids: Vec<&str> = live.iter().map(|e| e.id.as_str()).collect();
+        let created: Vec<&str> = out.iter().map(|o| o.id()).collect();
+        assert_eq!(ids, created);
+    });
+}
+
+#[test]
 fn completions_that_come_together_share_a_call_and_each_is_fenced_by_its_lease() {
     let redis = Redis::start();
     let rt = runtime();
