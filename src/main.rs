@@ -9,7 +9,7 @@ mod serve;
 use std::process::ExitCode;
 
 use clap::Parser;
-use jobq::cli::Cli;
+use jobq::cli::{Cli, Command};
 use jobq::exit::ExitStatus;
 
 fn main() -> ExitCode {
@@ -20,7 +20,7 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(err) => return usage_error(err),
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match runtime(&cli.command) {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("jobq: error: cannot start the async runtime: {e}");
@@ -34,6 +34,18 @@ fn main() -> ExitCode {
             ExitStatus::from(&err).into()
         }
     }
+}
+
+/// A single `jobq enqueue` runs on this thread alone: the multi-thread runtime reads the
+/// cgroup CPU quota, starts a thread per core and hands every reply across threads, work a
+/// process that sends three commands does not need (issue 11: scripts enqueue in loops).
+/// Bulk and long-running commands keep their worker threads.
+fn runtime(command: &Command) -> std::io::Result<tokio::runtime::Runtime> {
+    let mut builder = match command {
+        Command::Enqueue(args) if args.batch.is_none() => tokio::runtime::Builder::new_current_thread(),
+        _ => tokio::runtime::Builder::new_multi_thread(),
+    };
+    builder.enable_all().build()
 }
 
 /// Help and version go to stdout as usual; a usage error becomes one line on stderr.

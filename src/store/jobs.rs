@@ -189,12 +189,13 @@ fn outcome(reply: (String, String)) -> Result<EnqueueOutcome> {
 
 impl Store {
     /// Writes a new job: one enqueue script, then (the first time this process writes to
-    /// the queue) the queue's registration in the queues set. Registration comes after the
-    /// job, never before: a failed enqueue leaves no phantom queue behind.
+    /// the queue, unless the registry read found it registered) the queue's registration in
+    /// the queues set. Registration comes after the job, never before: a failed enqueue
+    /// leaves no phantom queue behind.
     pub async fn enqueue(&self, new: &NewJob) -> Result<EnqueueOutcome> {
         new.validate()?;
         let mut new = new.clone();
-        self.registry().await?.apply(&mut new)?;
+        self.registry_noting(Some(&new.queue)).await?.apply(&mut new)?;
         self.check_parents(std::slice::from_ref(&new)).await?;
         let mut replies = self.send_enqueue_batch(&[&new]).await?;
         self.register_queues(std::slice::from_ref(&new)).await?;

@@ -25,6 +25,14 @@ impl Store {
     /// version is checked and, only if it moved (or on first use), both hashes are read, all
     /// in one round trip.
     pub async fn registry(&self) -> Result<Arc<Registry>> {
+        self.registry_noting(None).await
+    }
+
+    /// [`Store::registry`] for an enqueue to `queue`. When the registry is read anyway (a
+    /// process's first enqueue), the same round trip asks whether `queue` is in the queues
+    /// set, which shares the registry's `{ns}` slot: a one-shot `jobq enqueue` to a known
+    /// queue then skips its SADD (issue 11: three round trips, not four).
+    pub(super) async fn registry_noting(&self, queue: Option<&str>) -> Result<Arc<Registry>> {
         let cached = {
             let mut guard = self.registry.cached.lock().unwrap();
             let cached = guard.clone();
@@ -47,14 +55,21 @@ impl Store {
                 return Ok(reg.clone());
             }
         }
-        let reg = Arc::new(self.read_registry().await?);
+        let reg = Arc::new(self.read_registry_noting(queue).await?);
         *self.registry.cached.lock().unwrap() = Some((Instant::now(), reg.clone()));
         Ok(reg)
     }
 
     /// Reads routes and schemas straight from Redis (no cache).
     pub async fn read_registry(&self) -> Result<Registry> {
+        self.read_registry_noting(None).await
+    }
+
+    /// [`Store::read_registry`], also asking whether `queue` is registered (unless this
+    /// process knows it is); a registered one joins `registered_queues`.
+    async fn read_registry_noting(&self, queue: Option<&str>) -> Result<Registry> {
         let k = self.keys();
+        let queue = queue.filter(|q| !self.registered_queues.lock().unwrap().contains(*q));
         let mut pipe = redis::pipe();
         pipe.cmd("GET")
             .arg(k.registry_version())
@@ -62,13 +77,23 @@ impl Store {
             .arg(k.routes())
             .cmd("HGETALL")
             .arg(k.types());
+        if let Some(q) = queue {
+            pipe.cmd("SISMEMBER").arg(k.queues()).arg(q);
+        }
         type Reply = (Option<u64>, HashMap<String, String>, HashMap<String, String>);
-        let (version, routes, types): Reply = self
+        let ((version, routes, types), known): (Reply, bool) = self
             .run_in(Some(&k.routes()), |mut conn| {
                 let pipe = &pipe;
-                async move { pipe.query_async(&mut conn).await }
+                async move {
+                    let mut replies: Vec<redis::Value> = pipe.query_async(&mut conn).await?;
+                    let known = queue.is_some() && replies.pop() == Some(redis::Value::Int(1));
+                    Ok((redis::from_redis_value(redis::Value::Array(replies))?, known))
+                }
             })
             .await?;
+        if let Some(q) = queue.filter(|_| known) {
+            self.registered_queues.lock().unwrap().insert(q.to_string());
+        }
         Ok(Registry::new(version.unwrap_or(0), routes, types))
     }
 

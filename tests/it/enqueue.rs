@@ -152,3 +152,47 @@ fn a_library_caller_registers_each_queue_once() {
     queues.sort();
     assert_eq!(queues, ["a", "b"]);
 }
+
+/// Issue 11: scripts enqueue in loops, so a `jobq enqueue` process to a known queue makes
+/// three round trips: HELLO, the registry read (which also finds the queue registered, so no
+/// SADD follows), and the enqueue script.
+#[test]
+fn a_fresh_enqueue_to_a_known_queue_makes_three_round_trips() {
+    let redis = Redis::start();
+    // The first enqueue loads the script and registers the queue.
+    enqueue(&redis, &["t"]);
+    // One connection for the reset and the count: opening or closing others adds reads.
+    let mut conn = redis.conn();
+    redis::cmd("CONFIG")
+        .arg("RESETSTAT")
+        .query::<()>(&mut conn)
+        .unwrap();
+    let id = enqueue(&redis, &["t"]);
+    assert!(id.starts_with("normal-"), "{id}");
+    let info: String = redis::cmd("INFO").arg("stats").query(&mut conn).unwrap();
+    let reads: u64 = info
+        .lines()
+        .find_map(|l| l.strip_prefix("total_reads_processed:"))
+        .map(|n| n.trim().parse().unwrap())
+        .expect("INFO stats has total_reads_processed");
+    // The server reads once per round trip, once more when jobq closes its connection, and
+    // once for this INFO.
+    assert_eq!(reads - 2, 3, "round trips of one enqueue process:\n{info}");
+    assert_eq!(redis.command_calls("sadd"), 0, "the queue was known");
+    assert_eq!(redis.command_calls("sismember"), 1);
+}
+
+#[test]
+fn a_fresh_enqueue_registers_a_new_queue_after_its_job() {
+    let redis = Redis::start();
+    enqueue(&redis, &["t"]);
+    redis.reset_stats();
+    let id = enqueue(&redis, &["t", "--queue", "fresh"]);
+    assert!(id.starts_with("fresh-"), "{id}");
+    assert_eq!(redis.command_calls("sadd"), 1);
+    let queues: Vec<String> = redis::cmd("SMEMBERS")
+        .arg("{jobq}:queues")
+        .query(&mut redis.conn())
+        .unwrap();
+    assert!(queues.contains(&"fresh".to_string()), "{queues:?}");
+}
