@@ -209,7 +209,11 @@ impl Store {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let endpoint = Endpoint::parse(settings, &TIMEOUTS)?;
         // Plain single servers only (direct.rs); `tls_addr` names TLS ones.
-        let direct = Direct::new(endpoint.single_client().filter(|_| endpoint.tls_addr().is_none()));
+        let direct = Direct::new(
+            endpoint.single_client().filter(|_| endpoint.tls_addr().is_none()),
+            CONNECT_TIMEOUT,
+            RESPONSE_TIMEOUT,
+        );
         let store = Store {
             shared: Arc::new(Shared {
                 endpoint,

@@ -19,8 +19,6 @@ use std::time::{Duration, Instant};
 use redis::{ConnectionAddr, RedisError, RedisResult, Value};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use super::connection::{CONNECT_TIMEOUT, RESPONSE_TIMEOUT};
-
 /// Calls a store makes through the multiplexed connection before it opens the socket.
 const OPEN_AFTER: u32 = 16;
 /// After the socket could not be opened, how long calls go without trying again.
@@ -51,12 +49,20 @@ enum Slot {
 /// The socket of one store (see the module comment).
 pub(super) struct Direct {
     target: Option<Target>,
+    /// The shared connection's: opening the socket, and each reply.
+    connect_timeout: Duration,
+    response_timeout: Duration,
     slot: Mutex<Slot>,
 }
 
 impl Direct {
     /// `client` is the single server's client; `None` for clusters, Sentinel and TLS.
-    pub fn new(client: Option<&redis::Client>) -> Direct {
+    /// The timeouts are the shared connection's: for opening the socket, and for each reply.
+    pub fn new(
+        client: Option<&redis::Client>,
+        connect_timeout: Duration,
+        response_timeout: Duration,
+    ) -> Direct {
         let target = client.and_then(|c| {
             let info = c.get_connection_info();
             let addr = match info.addr() {
@@ -88,6 +94,8 @@ impl Direct {
         });
         Direct {
             target,
+            connect_timeout,
+            response_timeout,
             slot: Mutex::new(Slot::Closed {
                 calls: 0,
                 retry_at: None,
@@ -116,7 +124,7 @@ impl Direct {
         }
         // Marks the slot closed again if this future is dropped while it opens the socket.
         let opening = Opening(self);
-        let opened = tokio::time::timeout(CONNECT_TIMEOUT, Socket::open(target)).await;
+        let opened = tokio::time::timeout(self.connect_timeout, Socket::open(target)).await;
         std::mem::forget(opening);
         match opened {
             Ok(Ok(socket)) => Some(Lease::new(socket, self.clone())),
@@ -170,7 +178,8 @@ impl Lease {
         let Some(socket) = guard.as_mut() else {
             return Err(dropped());
         };
-        let result = tokio::time::timeout(RESPONSE_TIMEOUT, socket.call(packed, skip + count)).await;
+        let result =
+            tokio::time::timeout(self.0.home.response_timeout, socket.call(packed, skip + count)).await;
         match result {
             Ok(Ok(mut replies)) => {
                 // A transaction's `QUEUED` replies come first; an error among them is the
