@@ -10,15 +10,7 @@ use std::time::Duration;
 use jobq::store::EnqueueOutcome;
 use jobq::{NewJob, RetryPolicy, Store};
 
-use crate::util::{wait_until, Redis};
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
+use crate::util::{runtime, wait_until, Redis};
 
 fn job(i: usize) -> NewJob {
     NewJob::new("t", "direct", &serde_json::json!({ "i": i }))
@@ -99,9 +91,7 @@ fn a_call_cut_off_before_its_reply_never_leaves_that_reply_for_the_next_call() {
     let redis = Redis::start();
     let rt = runtime();
     rt.block_on(async {
-        let store = Store::connect(&redis.url(), "jobq", RetryPolicy::CLI)
-            .await
-            .unwrap();
+        let store = redis.store().await;
         let ids = warm_up(&store).await;
         redis.reset_stats();
         // Polled once, a read takes the free socket and sends its command; then the call is
@@ -134,9 +124,7 @@ fn a_lost_socket_is_replaced_and_the_caller_sees_no_error() {
     let mut redis = Redis::start();
     let rt = runtime();
     rt.block_on(async {
-        let store = Store::connect(&redis.url(), "jobq", RetryPolicy::CLI)
-            .await
-            .unwrap();
+        let store = redis.store().await;
         warm_up(&store).await;
         redis.restart();
         // Both connections are gone; the call goes on as soon as the server is back.
@@ -161,14 +149,10 @@ fn a_server_error_reads_the_same_through_either_connection() {
     let rt = runtime();
     rt.block_on(async {
         // A fresh store's first calls go through the shared connection...
-        let fresh = Store::connect(&redis.url(), "jobq", RetryPolicy::CLI)
-            .await
-            .unwrap();
+        let fresh = redis.store().await;
         let shared = fresh.enqueue(&broken).await.unwrap_err().to_string();
         // ...a warmed-up one's through its own socket.
-        let warm = Store::connect(&redis.url(), "jobq", RetryPolicy::CLI)
-            .await
-            .unwrap();
+        let warm = redis.store().await;
         warm_up(&warm).await;
         let direct = warm.enqueue(&broken).await.unwrap_err().to_string();
         assert!(

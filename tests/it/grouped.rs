@@ -5,17 +5,9 @@
 use std::time::Duration;
 
 use jobq::store::EnqueueOutcome;
-use jobq::{NewJob, RetryPolicy, State, Store};
+use jobq::{NewJob, State};
 
-use crate::util::Redis;
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
+use crate::util::{runtime, Redis};
 
 /// Reads `n` events of `queue` from a subscription made before they happened.
 async fn live_events(sub: &mut jobq::store::Subscription, n: usize) -> Vec<jobq::store::Event> {
@@ -35,9 +27,7 @@ fn a_bulk_enqueue_writes_hundreds_of_jobs_per_call_each_with_its_own_outcome_and
     let redis = Redis::start();
     let rt = runtime();
     rt.block_on(async {
-        let store = Store::connect(&redis.url(), "jobq", RetryPolicy::CLI)
-            .await
-            .unwrap();
+        let store = redis.store().await;
         let mut sub = store.subscribe(&["bulk".to_string()]).await.unwrap();
         let mut jobs: Vec<NewJob> = (0..1200)
             .map(|i| NewJob::new("t", "bulk", &serde_json::json!({ "i": i })))
@@ -133,9 +123,7 @@ fn live_event_messages_are_built_only_while_someone_listens_and_the_stream_keeps
     let redis = Redis::start();
     let rt = runtime();
     rt.block_on(async {
-        let store = Store::connect(&redis.url(), "jobq", RetryPolicy::CLI)
-            .await
-            .unwrap();
+        let store = redis.store().await;
         let jobs: Vec<NewJob> = (0..1000)
             .map(|i| NewJob::new("t", "quiet", &serde_json::json!({ "i": i })))
             .collect();
@@ -162,9 +150,7 @@ fn completions_that_come_together_share_a_call_and_each_is_fenced_by_its_lease()
     let redis = Redis::start();
     let rt = runtime();
     rt.block_on(async {
-        let store = Store::connect(&redis.url(), "jobq", RetryPolicy::CLI)
-            .await
-            .unwrap();
+        let store = redis.store().await;
         let jobs: Vec<NewJob> = (0..200)
             .map(|i| NewJob::new("t", "done", &serde_json::json!({ "i": i })))
             .collect();

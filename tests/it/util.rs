@@ -105,6 +105,13 @@ impl Redis {
             .unwrap()
     }
 
+    /// A library store on this server, namespace `jobq`, with the CLI's retry policy.
+    pub async fn store(&self) -> jobq::Store {
+        jobq::Store::connect(&self.url(), "jobq", jobq::RetryPolicy::CLI)
+            .await
+            .unwrap()
+    }
+
     /// How many times the server ran `command` (lower case, e.g. `evalsha`) since it started
     /// or since `CONFIG RESETSTAT`, from `INFO commandstats`.
     pub fn command_calls(&self, command: &str) -> u64 {
@@ -164,6 +171,16 @@ impl Drop for Redis {
 }
 
 /// `jobq` pointed at `redis`.
+/// A multi-thread runtime (two workers) for tests that drive the library, as `#[tokio::main]`
+/// would run it.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 pub fn jobq(redis: &Redis) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_jobq"));
     cmd.env("JOBQ_REDIS_URL", redis.url())
