@@ -41,4 +41,4 @@ pub use ops::{
     last_days, Batch, CancelOutcome, DayStats, PagePos, QueueStats, CANCELLED_RETENTION, DAILY_STATS_DAYS,
 };
 pub use schedules::{DueSchedules, Schedule, ScheduleState};
-pub use workers::{recovery_period, FailOutcome, Fetched, LeaseStatus, Released, WorkerInfo};
+pub use workers::{recovery_period, FailOutcome, Failed, Fetched, LeaseStatus, Released, WorkerInfo};

@@ -1,6 +1,7 @@
 //! The job transitions a worker makes: fetch, complete, fail, renew, requeue, recover, and
 //! the worker registry. Each transition is one script call (one round trip).
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -11,7 +12,7 @@ use super::ops::CANCELLED_RETENTION;
 use super::scripts::SCRIPTS;
 use super::Store;
 use crate::error::{Error, Result};
-use crate::job::{LeasedJob, MAX_ERRORS_KEPT};
+use crate::job::{Job, LeasedJob, MAX_ERRORS_KEPT};
 
 /// What one fetch from one queue returned.
 #[derive(Debug, Default)]
@@ -50,6 +51,13 @@ pub enum FailOutcome {
     Retry { due: DateTime<Utc> },
     Dead,
     Lost,
+}
+
+/// What [`Store::fail`] recorded, and the job as it recorded it (when asked for).
+#[derive(Debug)]
+pub struct Failed {
+    pub outcome: FailOutcome,
+    pub recorded: Option<Job>,
 }
 
 /// A live worker as recorded in Redis (refreshed by its heartbeat).
@@ -217,16 +225,19 @@ impl Store {
     }
 
     /// Records a failed attempt: schedules a retry after `backoff`, or moves the job to the
-    /// dead set when it is out of attempts or `permanent` is set.
+    /// dead set when it is out of attempts or `permanent` is set. With `recorded`, the reply
+    /// also holds the job as this call left it, read in the same atomic step: a hook must see
+    /// the attempt that failed, and a retry may start before any later read could be made.
     pub async fn fail(
         &self,
         job: &LeasedJob,
         error: &str,
         backoff: Duration,
         permanent: bool,
-    ) -> Result<FailOutcome> {
+        recorded: bool,
+    ) -> Result<Failed> {
         let qk = self.keys().queue(&job.queue);
-        let reply: (String, Option<i64>, bool) = self
+        let (state, due, release, fields): (String, i64, bool, HashMap<String, String>) = self
             .run(|mut conn| {
                 let qk = &qk;
                 async move {
@@ -248,33 +259,42 @@ impl Store {
                         .arg(MAX_ERRORS_KEPT)
                         .arg(qk.signal())
                         .arg(crate::summary::error_summary(error))
+                        .arg(if recorded { "1" } else { "0" })
                         .invoke_async(&mut conn)
                         .await?;
                     let mut it = v.into_iter();
-                    let state: String = it
-                        .next()
-                        .map(redis::from_redis_value)
-                        .transpose()?
-                        .unwrap_or_default();
-                    let due: Option<i64> = it.next().map(redis::from_redis_value).transpose()?;
-                    let release = it.next().is_some();
-                    Ok((state, due, release))
+                    let mut next = || it.next().unwrap_or(Value::Nil);
+                    let state: Option<String> = redis::from_redis_value(next())?;
+                    let due: Option<i64> = redis::from_redis_value(next())?;
+                    let release: Option<i64> = redis::from_redis_value(next())?;
+                    let fields: HashMap<String, String> = match next() {
+                        Value::Nil => HashMap::new(),
+                        v => redis::from_redis_value(v)?,
+                    };
+                    Ok((
+                        state.unwrap_or_default(),
+                        due.unwrap_or(0),
+                        release == Some(1),
+                        fields,
+                    ))
                 }
             })
             .await?;
-        if reply.2 {
+        if release {
             self.release_dependents_soon(&job.queue).await;
         }
-        Ok(match reply.0.as_str() {
+        let outcome = match state.as_str() {
             "scheduled" => FailOutcome::Retry {
-                due: reply
-                    .1
-                    .and_then(crate::job::millis_to_time)
-                    .unwrap_or_else(Utc::now),
+                due: crate::job::millis_to_time(due).unwrap_or_else(Utc::now),
             },
             "dead" => FailOutcome::Dead,
             _ => FailOutcome::Lost,
-        })
+        };
+        let recorded = match (&outcome, fields.is_empty()) {
+            (FailOutcome::Lost, _) | (_, true) => None,
+            _ => Some(Job::from_hash(&fields)?),
+        };
+        Ok(Failed { outcome, recorded })
     }
 
     /// Extends the leases of `jobs` (all of one queue) and reports, per job, whether the

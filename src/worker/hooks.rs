@@ -109,10 +109,20 @@ impl Hooks {
         }
     }
 
-    /// Starts `job`'s hook for `event` in the background, if its type has one. The job is read
-    /// here, right after its transition, not when the hook gets its turn: by then a retry may
-    /// have started and the hook would see the next attempt.
-    pub async fn fire(&self, store: &Arc<Store>, job: &LeasedJob, event: HookEvent) {
+    /// Whether `job_type` has a hook that follows a failure (`on_failure` or `on_dead`); the
+    /// worker then asks fail.lua for the job as recorded.
+    pub fn follows_failures(&self, job_type: &str) -> bool {
+        self.by_type
+            .get(job_type)
+            .is_some_and(|h| h.on_failure.is_some() || h.on_dead.is_some())
+    }
+
+    /// Starts `job`'s hook for `event` in the background, if its type has one. The hook sees
+    /// `recorded`, the job as the transition's own call left it. A failure passes it (a retry
+    /// may start before any later read); a completion does not: a completed job stays as it is
+    /// until its retention ends or an operator acts, so it is read here, right after the
+    /// transition, and never when the hook gets its turn.
+    pub async fn fire(&self, store: &Arc<Store>, job: &LeasedJob, event: HookEvent, recorded: Option<Job>) {
         let Some(hooks) = self.by_type.get(&job.job_type) else {
             return;
         };
@@ -120,7 +130,10 @@ impl Hooks {
             return;
         };
         let timeout = hooks.timeout.unwrap_or(DEFAULT_TIMEOUT);
-        let recorded = store.job(&job.id).await;
+        let recorded = match recorded {
+            Some(job) => Ok(job),
+            None => store.job(&job.id).await,
+        };
         let (turns, job) = (self.turns.clone(), job.clone());
         tokio::spawn(async move {
             let Ok(_turn) = turns.acquire_owned().await else {

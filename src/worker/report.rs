@@ -65,7 +65,7 @@ impl Worker {
             None | Some(StopReason::Fenced) => match outcome {
                 Outcome::Completed(result) => {
                     if self.store.complete(job, &result, self.config.retention).await? {
-                        self.fire_hooks(job, Some(hooks::HookEvent::Success)).await;
+                        self.fire_hooks(job, Some(hooks::HookEvent::Success), None).await;
                         // Per-job lines cost more than a fast job at high rates (issue 9 item 16).
                         let level = if self.config.log_completed {
                             Level::Info
@@ -87,9 +87,14 @@ impl Worker {
                 }
                 Outcome::Failed { error, permanent } => {
                     let backoff = self.config.backoff.delay(job.attempt);
-                    let failed = self.store.fail(job, &error, backoff, permanent).await?;
-                    self.fire_hooks(job, hooks::HookEvent::after_fail(&failed)).await;
-                    match failed {
+                    let hooked = self
+                        .handler
+                        .hooks()
+                        .is_some_and(|h| h.follows_failures(&job.job_type));
+                    let failed = self.store.fail(job, &error, backoff, permanent, hooked).await?;
+                    let event = hooks::HookEvent::after_fail(&failed.outcome);
+                    self.fire_hooks(job, event, failed.recorded).await;
+                    match failed.outcome {
                         FailOutcome::Retry { due } => self.log_job(
                             Level::Warn,
                             job,
@@ -128,9 +133,14 @@ impl Worker {
     }
 
     /// Starts the handler's hook for a recorded outcome (detached: the slot is not held).
-    async fn fire_hooks(&self, job: &LeasedJob, event: Option<hooks::HookEvent>) {
+    async fn fire_hooks(
+        &self,
+        job: &LeasedJob,
+        event: Option<hooks::HookEvent>,
+        recorded: Option<crate::job::Job>,
+    ) {
         if let (Some(hooks), Some(event)) = (self.handler.hooks(), event) {
-            hooks.fire(&self.store, job, event).await;
+            hooks.fire(&self.store, job, event, recorded).await;
         }
     }
 }

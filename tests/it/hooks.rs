@@ -46,8 +46,9 @@ fn hooks_get_the_recorded_job_after_each_outcome_and_never_change_it() {
             handlers,
             "--exec",
             "true",
+            // A retry due at once: the on_failure hook must still see attempt 1.
             "--retry-base",
-            "10ms",
+            "1ms",
             "--concurrency",
             "2",
         ],
