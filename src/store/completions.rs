@@ -4,6 +4,11 @@
 //! arrive while a call is on its way now wait for it and go together in the next one (one
 //! call per queue, complete.lua), so a lone completion is sent at once, as before, and a busy
 //! worker's completions share the fixed costs. Each job is still fenced by its own lease.
+//!
+//! A worker's slot that finished a job may also ask for its next job in the same call
+//! ([`Store::complete_and_fetch`]): those completions ride on a fetch of their queue
+//! (fetch.lua), which leases one job per rider. A job then costs one call instead of a
+//! completion and a fetch.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -12,7 +17,7 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 
 use super::scripts::SCRIPTS;
-use super::Store;
+use super::{Fetched, Store};
 use crate::error::{Error, Result};
 use crate::job::LeasedJob;
 
@@ -30,7 +35,29 @@ struct Pending {
     lease: String,
     result: String,
     retention_ms: u64,
-    reply: oneshot::Sender<Result<String>>,
+    /// The worker and lease of the next job this completion asks for, if it does.
+    along: Option<(String, u64)>,
+    reply: oneshot::Sender<Result<Reply>>,
+}
+
+/// complete.lua's word for one job (`ok`, `release` or `lost`) and, for a completion that
+/// asked for the next job, what the fetch it rode on gave it.
+struct Reply {
+    word: String,
+    /// Its share of the fetch, and whether that fetch drained the queue.
+    next: Option<(Fetched, bool)>,
+}
+
+/// What a completion that asked for its slot's next job got ([`Store::complete_and_fetch`]).
+#[derive(Debug)]
+pub struct Next {
+    /// The completion was recorded (the lease still held the job).
+    pub completed: bool,
+    /// This slot's next job (at most one), with what the fetch learnt about the queue:
+    /// `next_due` and `held` as [`Store::fetch`] gives them for the whole call.
+    pub fetched: Fetched,
+    /// The call's riders got fewer jobs than they asked for: the queue has no more for now.
+    pub drained: bool,
 }
 
 /// Jobs per call at most: a call holds Redis for its whole length.
@@ -45,6 +72,43 @@ impl Store {
         result: &str,
         retention: Duration,
     ) -> Result<String> {
+        Ok(self.group(job, result, retention, None).await?.word)
+    }
+
+    /// Completes `job` and leases this worker's next job of the same queue in the same call
+    /// (fetch.lua), sharing it with other completions that came meanwhile, as
+    /// [`Store::complete`] does. Jobs waiting for `job` (`enqueue --after`) are released before
+    /// this returns.
+    pub async fn complete_and_fetch(
+        &self,
+        job: &LeasedJob,
+        result: &str,
+        retention: Duration,
+        worker: &str,
+        lease: Duration,
+    ) -> Result<Next> {
+        let along = Some((worker.to_string(), lease.as_millis() as u64));
+        let reply = self.group(job, result, retention, along).await?;
+        if reply.word == "release" {
+            self.release_dependents_soon(&job.queue).await;
+        }
+        let (fetched, drained) = reply
+            .next
+            .ok_or_else(|| Error::Redis("complete: a fetch reply was expected".into()))?;
+        Ok(Next {
+            completed: reply.word == "ok" || reply.word == "release",
+            fetched,
+            drained,
+        })
+    }
+
+    async fn group(
+        &self,
+        job: &LeasedJob,
+        result: &str,
+        retention: Duration,
+        along: Option<(String, u64)>,
+    ) -> Result<Reply> {
         let (tx, mut rx) = oneshot::channel();
         self.completions.pending.lock().unwrap().push(Pending {
             queue: job.queue.clone(),
@@ -52,6 +116,7 @@ impl Store {
             lease: job.lease.clone(),
             result: result.to_string(),
             retention_ms: retention.as_millis() as u64,
+            along,
             reply: tx,
         });
         loop {
@@ -74,24 +139,35 @@ impl Store {
         }
     }
 
-    /// One call per queue (and retention) of `batch`, concurrently; every waiter gets its word.
+    /// One call per queue (and retention, and worker asking for next jobs) of `batch`,
+    /// concurrently; every waiter gets its reply.
     async fn send_completions(&self, batch: Vec<Pending>) {
-        let mut groups: HashMap<(String, u64), Vec<Pending>> = HashMap::new();
+        type Group = (String, u64, Option<(String, u64)>);
+        let mut groups: HashMap<Group, Vec<Pending>> = HashMap::new();
         for p in batch {
             groups
-                .entry((p.queue.clone(), p.retention_ms))
+                .entry((p.queue.clone(), p.retention_ms, p.along.clone()))
                 .or_default()
                 .push(p);
         }
         let calls = groups
             .into_iter()
-            .map(|((queue, retention_ms), jobs)| async move {
-                let replies = self.complete_call(&queue, retention_ms, &jobs).await;
-                for (i, p) in jobs.into_iter().enumerate() {
-                    let reply = match &replies {
-                        Ok(words) => words
-                            .get(i)
-                            .cloned()
+            .map(|((queue, retention_ms, along), jobs)| async move {
+                let replies = match &along {
+                    None => self
+                        .complete_call(&queue, retention_ms, &jobs)
+                        .await
+                        .map(|words| words.into_iter().map(|word| Reply { word, next: None }).collect()),
+                    Some((worker, lease_ms)) => {
+                        self.ride_call(&queue, retention_ms, worker, *lease_ms, &jobs)
+                            .await
+                    }
+                };
+                let mut replies = replies.map(Vec::into_iter);
+                for p in jobs {
+                    let reply = match &mut replies {
+                        Ok(each) => each
+                            .next()
                             .ok_or_else(|| Error::Redis("complete: one reply per job expected".into())),
                         Err(e) => Err(e.clone()),
                     };
@@ -99,6 +175,42 @@ impl Store {
                 }
             });
         futures_util::future::join_all(calls).await;
+    }
+
+    /// The completions of `jobs`, each asking for a next job, on one fetch of `queue`.
+    async fn ride_call(
+        &self,
+        queue: &str,
+        retention_ms: u64,
+        worker: &str,
+        lease_ms: u64,
+        jobs: &[Pending],
+    ) -> Result<Vec<Reply>> {
+        let riders: Vec<[&str; 3]> = jobs
+            .iter()
+            .map(|p| [p.id.as_str(), p.lease.as_str(), p.result.as_str()])
+            .collect();
+        let lease = Duration::from_millis(lease_ms);
+        let (words, fetched) = self
+            .fetch_call(queue, jobs.len(), worker, lease, Some((retention_ms, &riders)))
+            .await?;
+        let drained = fetched.jobs.len() < jobs.len();
+        let mut next_jobs = fetched.jobs.into_iter();
+        Ok(words
+            .into_iter()
+            .map(|word| Reply {
+                word,
+                next: Some((
+                    Fetched {
+                        jobs: next_jobs.next().into_iter().collect(),
+                        next_due: fetched.next_due,
+                        paused: fetched.paused,
+                        held: fetched.held,
+                    },
+                    drained,
+                )),
+            })
+            .collect())
     }
 
     async fn complete_call(&self, queue: &str, retention_ms: u64, jobs: &[Pending]) -> Result<Vec<String>> {

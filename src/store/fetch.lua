@@ -1,19 +1,41 @@
 -- KEYS: queued, scheduled, active, paused, fetched (this worker's last fetch), recovery,
---       dead, cancelled, stats, events, limit, limit state, ranked, ranked:on, expiring, waiting
+--       dead, cancelled, stats, events, limit, limit state, ranked, ranked:on, expiring, waiting,
+--       completed
 -- ARGV: max_jobs, worker_id, lease_ms, fetch_id, retry (1 when the call is repeated),
 --       signal channel, recovery_every_ms, max_recoveries, day, max_errors,
---       retention_ms of jobs cancelled by their expiry
+--       retention_ms of jobs cancelled by their expiry, then optionally completions riding
+--       along: retention_ms of completed jobs, then id, lease, result per job (completing.lua)
 -- Returns { wait_ms, job... } (or { { wait_ms }, job... } when the queue's limit holds back
 -- work it still has) where job = { id, type, payload, attempt, max_attempts, timeout_ms, lease }
 -- and wait_ms is how long until the queue is worth fetching again when this fetch leaves it
 -- with fewer jobs than asked: the next scheduled job is due, or the queue's limit lets it go
--- on (-1: never by itself, -2: queue paused).
+-- on (-1: never by itself, -2: queue paused). With completions: { words, that reply }, a word
+-- per completion as complete.lua gives it.
 local queued, scheduled, active, paused, fetched = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local k = { active = active, queued = queued, dead = KEYS[7], cancelled = KEYS[8], stats = KEYS[9], events = KEYS[10],
   ranked = KEYS[13], ranked_on = KEYS[14], scheduled = scheduled, expiring = KEYS[15], waiting = KEYS[16] }
 local expired_retention = tonumber(ARGV[11])
 local want, worker, lease_ms, fetch_id = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3]), ARGV[4]
 local signal = ARGV[6]
+local now = now_ms()
+-- Live event messages of this call, published as one at the end.
+local messages = {}
+
+-- A worker's slot that finished a job asks for its next one in the same call (workers.rs
+-- `complete_and_fetch`): one call per job instead of two. The completions go first, so a slot
+-- of the queue's limit they free is free for this fetch, and a replayed call finds them done.
+local words
+if #ARGV > 12 then
+  words = complete_jobs({ active = active, completed = KEYS[17], stats = KEYS[9], events = KEYS[10],
+    limit_state = KEYS[12], signal = signal }, ARGV[12], ARGV[9], now, ARGV, 13, messages)
+end
+local function reply(out)
+  publish_events(k.events, messages)
+  if words then
+    return { words, out }
+  end
+  return out
+end
 
 -- A repeated call (its first reply was lost with the connection) gets the jobs the first call
 -- leased instead of leasing more: otherwise those would sit active until their lease ran out.
@@ -36,12 +58,10 @@ if ARGV[5] == '1' then
           out[#out + 1] = { id, f[3], f[4], tonumber(f[5]), f[6], f[7], f[2] }
         end
       end
-      return out
+      return reply(out)
     end
   end
 end
-
-local now = now_ms()
 
 -- Lease recovery rides on fetches: the first fetch after the queue's pass is due runs it and
 -- sets the next due time. Read together with the pause flag, the queue's limit and the flag of
@@ -59,11 +79,8 @@ if not flags[2] or tonumber(flags[2]) <= now then
   announce_outbox(signal)
 end
 if flags[1] then
-  return { -2 }
+  return reply({ -2 })
 end
-
--- Live event messages of this fetch, published as one at the end.
-local messages = {}
 
 -- Due delayed and retry-waiting jobs are promoted here, by the workers themselves: the script
 -- is atomic, so each is promoted exactly once however many workers race. Most fetches find
@@ -199,7 +216,6 @@ while got < allow do
   end
 end
 
-publish_events(k.events, messages)
 if released then
   publish(signal, 'release')
 end
@@ -242,4 +258,4 @@ else
     out[1] = { out[1] }
   end
 end
-return out
+return reply(out)

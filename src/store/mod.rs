@@ -29,6 +29,7 @@ pub mod jobs_defaults {
 }
 
 pub use archive::{ArchiveMark, Backlog, FinishedEntry, FinishedPage, FINISHED_STATES};
+pub use completions::Next;
 pub use connection::{redact_url, Conn, RetryPolicy, Store};
 pub use deps::MAX_PARENTS;
 pub use endpoint::{ConnectionSettings, URL_FORMS};

@@ -10,6 +10,7 @@ const OPS: &str = include_str!("ops.lua");
 const RECOVERY: &str = include_str!("recovery.lua");
 const DEPS: &str = include_str!("deps.lua");
 const LIMITS: &str = include_str!("limits.lua");
+const COMPLETING: &str = include_str!("completing.lua");
 
 fn script(body: &str) -> Script {
     compose(&[COMMON], body)
@@ -119,6 +120,9 @@ fn words(source: &str) -> std::collections::HashSet<&str> {
         .collect()
 }
 
+/// fetch.lua may run lease recovery, read the queue's limit and complete jobs riding along.
+const FETCH_PRELUDES: &[&str] = &[COMMON, DEPS, RECOVERY, LIMITS, COMPLETING];
+
 /// Each script is built (and its SHA1 taken) on first use: a one-shot `jobq enqueue` hashed
 /// every script of the process before its first command otherwise, about 1 ms of its run.
 type Lazy = LazyLock<Script>;
@@ -159,8 +163,8 @@ pub struct Scripts {
 
 pub static SCRIPTS: Scripts = Scripts {
     enqueue: LazyLock::new(|| script(include_str!("enqueue.lua"))),
-    fetch: LazyLock::new(|| compose(&[COMMON, DEPS, RECOVERY, LIMITS], include_str!("fetch.lua"))),
-    complete: LazyLock::new(|| ending_script(include_str!("complete.lua"))),
+    fetch: LazyLock::new(|| compose(FETCH_PRELUDES, include_str!("fetch.lua"))),
+    complete: LazyLock::new(|| compose(&[COMMON, DEPS, COMPLETING], include_str!("complete.lua"))),
     fail: LazyLock::new(|| ending_script(include_str!("fail.lua"))),
     renew: LazyLock::new(|| script(include_str!("renew.lua"))),
     requeue: LazyLock::new(|| script(include_str!("requeue.lua"))),
@@ -209,7 +213,7 @@ mod tests {
 
     #[test]
     fn preludes_hold_only_top_level_locals_indented_code_ends_comments_and_blanks() {
-        for prelude in [COMMON, OPS, RECOVERY, DEPS, LIMITS] {
+        for prelude in [COMMON, OPS, RECOVERY, DEPS, LIMITS, COMPLETING] {
             for line in prelude.lines() {
                 let ok = line.is_empty()
                     || line.starts_with("local ")
@@ -233,7 +237,8 @@ mod tests {
         // The real scripts: enqueue needs no lease recovery, fetch does.
         let enqueue = composed(&[COMMON], include_str!("enqueue.lua"));
         assert!(enqueue.contains("local function record_event") && !enqueue.contains("local function emit("));
-        let fetch = composed(&[COMMON, DEPS, RECOVERY, LIMITS], include_str!("fetch.lua"));
+        let fetch = composed(FETCH_PRELUDES, include_str!("fetch.lua"));
         assert!(fetch.contains("local function recover_expired("), "{fetch}");
+        assert!(fetch.contains("local function complete_jobs("), "{fetch}");
     }
 }

@@ -106,6 +106,10 @@ pub(super) fn today() -> String {
     Utc::now().format("%Y-%m-%d").to_string()
 }
 
+fn unexpected(e: impl std::fmt::Display) -> Error {
+    Error::Redis(format!("unexpected fetch reply: {e}"))
+}
+
 fn parse_job(queue: &str, v: Value) -> Result<LeasedJob> {
     let (id, job_type, payload, attempt, max_attempts, timeout_ms, lease): (
         String,
@@ -115,7 +119,7 @@ fn parse_job(queue: &str, v: Value) -> Result<LeasedJob> {
         u32,
         u64,
         String,
-    ) = redis::from_redis_value(v).map_err(|e| Error::Redis(format!("unexpected fetch reply: {e}")))?;
+    ) = redis::from_redis_value(v).map_err(unexpected)?;
     Ok(LeasedJob {
         id,
         job_type,
@@ -132,23 +136,42 @@ impl Store {
     /// Takes up to `max` jobs from `queue` (promoting due scheduled jobs first) and leases
     /// them to `worker` for `lease`, measured on the Redis clock.
     pub async fn fetch(&self, queue: &str, max: usize, worker: &str, lease: Duration) -> Result<Fetched> {
+        let (_, fetched) = self.fetch_call(queue, max, worker, lease, None).await?;
+        Ok(fetched)
+    }
+
+    /// fetch.lua, with `riders` (completions: retention ms, then id, lease, result per job)
+    /// recorded first in the same call (completions.rs). Returns their words and the fetch.
+    pub(super) async fn fetch_call(
+        &self,
+        queue: &str,
+        max: usize,
+        worker: &str,
+        lease: Duration,
+        riders: Option<(u64, &[[&str; 3]])>,
+    ) -> Result<(Vec<String>, Fetched)> {
         let qk = self.keys().queue(queue);
         let fetch_id = ulid::Ulid::new().to_string();
+        // A call that carries completions keeps its own memo of what it leased: it may be on
+        // its way while the worker's fetch loop fetches the same queue (both may be retried).
+        let memo = match riders {
+            Some(_) => qk.fetched(&format!("{worker}:along")),
+            None => qk.fetched(worker),
+        };
         let mut calls = 0;
         let day = today();
         let reply: Vec<Value> = self
             .run(|mut conn| {
-                let (qk, fetch_id, day) = (&qk, &fetch_id, &day);
+                let (qk, fetch_id, day, memo) = (&qk, &fetch_id, &day, &memo);
                 calls += 1;
                 let retry = if calls > 1 { "1" } else { "0" };
                 async move {
-                    SCRIPTS
-                        .fetch
-                        .key(qk.queued())
+                    let mut call = SCRIPTS.fetch.prepare_invoke();
+                    call.key(qk.queued())
                         .key(qk.scheduled())
                         .key(qk.active())
                         .key(qk.paused())
-                        .key(qk.fetched(worker))
+                        .key(memo)
                         .key(qk.recovery())
                         .key(qk.dead())
                         .key(qk.cancelled())
@@ -160,6 +183,7 @@ impl Store {
                         .key(qk.ranked_on())
                         .key(qk.expiring())
                         .key(qk.waiting())
+                        .key(qk.completed())
                         .arg(max)
                         .arg(worker)
                         .arg(lease.as_millis() as u64)
@@ -170,12 +194,25 @@ impl Store {
                         .arg(MAX_RECOVERIES)
                         .arg(day)
                         .arg(MAX_ERRORS_KEPT)
-                        .arg(CANCELLED_RETENTION.as_millis() as u64)
-                        .invoke_async(&mut conn)
-                        .await
+                        .arg(CANCELLED_RETENTION.as_millis() as u64);
+                    if let Some((retention_ms, jobs)) = riders {
+                        call.arg(retention_ms);
+                        for job in jobs {
+                            call.arg(&job[..]);
+                        }
+                    }
+                    call.invoke_async(&mut conn).await
                 }
             })
             .await?;
+        let (words, reply) = match riders {
+            None => (Vec::new(), reply),
+            Some(_) => {
+                let (words, reply): (Vec<String>, Vec<Value>) =
+                    redis::from_redis_value(Value::Array(reply)).map_err(unexpected)?;
+                (words, reply)
+            }
+        };
         let mut items = reply.into_iter();
         let first = items.next();
         // `{ wait }` instead of `wait`: the queue's limit holds back work it has.
@@ -187,15 +224,16 @@ impl Store {
         let wait: i64 = first
             .map(redis::from_redis_value)
             .transpose()
-            .map_err(|e| Error::Redis(format!("unexpected fetch reply: {e}")))?
+            .map_err(unexpected)?
             .unwrap_or(-1);
         let jobs = items.map(|v| parse_job(queue, v)).collect::<Result<Vec<_>>>()?;
-        Ok(Fetched {
+        let fetched = Fetched {
             next_due: (wait >= 0 && jobs.len() < max).then(|| Duration::from_millis(wait as u64)),
             paused: wait == -2,
             held,
             jobs,
-        })
+        };
+        Ok((words, fetched))
     }
 
     /// Marks a job completed, if `job.lease` still holds it. Returns false when the lease

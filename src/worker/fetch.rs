@@ -96,8 +96,26 @@ impl Signals {
             .collect()
     }
 
+    /// `queue`'s wake-up count, when it is the queue a strict-order pass would fetch first:
+    /// it is hot and no queue before it is hot or due (ride.rs).
+    pub(super) fn lead(&self, queue: usize) -> Option<u64> {
+        let now = Instant::now();
+        let state = self.state.lock().unwrap();
+        let ahead = state.get(..queue)?;
+        let waiting = |q: &QueueState| q.hot || q.due.is_some_and(|d| d <= now);
+        let q = state.get(queue)?;
+        (q.hot && !ahead.iter().any(waiting)).then_some(q.wakes)
+    }
+
     /// Records what a fetch of `queue` (sent when its wake-up count was `wakes`) found.
-    fn fetched(&self, queue: usize, wakes: u64, drained: bool, next_due: Option<Duration>, held: bool) {
+    pub(super) fn fetched(
+        &self,
+        queue: usize,
+        wakes: u64,
+        drained: bool,
+        next_due: Option<Duration>,
+        held: bool,
+    ) {
         let mut state = self.state.lock().unwrap();
         let q = &mut state[queue];
         q.held = held;
@@ -214,11 +232,8 @@ impl Worker {
         for job in fetched.jobs {
             let permit = permits.pop().expect("fetched no more than asked");
             let running = self.admit(&job, sent);
-            let me = self.clone();
-            tokio::spawn(async move {
-                me.execute(job, running, permit).await;
-                me.finished.notify_waiters();
-            });
+            let (me, drain) = (self.clone(), shutdown.drain.clone());
+            tokio::spawn(async move { me.execute(job, running, permit, drain).await });
         }
         Ok(Some(got))
     }

@@ -15,6 +15,7 @@ mod program;
 mod progress;
 mod release;
 mod report;
+mod ride;
 mod shutdown;
 mod supervise;
 mod weights;
@@ -110,6 +111,17 @@ struct Running {
 }
 
 impl Running {
+    /// A job just fetched: its lease runs from `fetched`, when its fetch was sent.
+    fn new(job: &LeasedJob, fetched: tokio::time::Instant) -> Arc<Running> {
+        Arc::new(Running {
+            job: job.clone(),
+            control: Control::default(),
+            reason: Mutex::new(None),
+            finished: AtomicBool::new(false),
+            renewed: Mutex::new(fetched),
+        })
+    }
+
     fn stop(&self, reason: StopReason) {
         self.reason.lock().unwrap().get_or_insert(reason);
         self.control.stop.cancel();
@@ -247,13 +259,7 @@ impl Worker {
     /// task: a burst worker's "nothing left" check and shutdown's drain read this map, and a
     /// task the runtime has not polled yet must count (under load it may start much later).
     fn admit(&self, job: &LeasedJob, fetched: tokio::time::Instant) -> Arc<Running> {
-        let running = Arc::new(Running {
-            job: job.clone(),
-            control: Control::default(),
-            reason: Mutex::new(None),
-            finished: AtomicBool::new(false),
-            renewed: Mutex::new(fetched),
-        });
+        let running = Running::new(job, fetched);
         self.running
             .lock()
             .unwrap()
@@ -261,18 +267,38 @@ impl Worker {
         running
     }
 
-    /// Runs `job` with its slot's `permit` and records the outcome. The slot is given back
-    /// when the handler ends, before the outcome is recorded: the next fetch then travels with
-    /// this completion instead of waiting a round trip for it (the job stays in `running`,
-    /// which shutdown and burst workers wait on, until its outcome has landed).
-    async fn execute(self: &Arc<Self>, job: LeasedJob, running: Arc<Running>, permit: OwnedSemaphorePermit) {
+    /// Runs `job` with its slot's `permit` and records the outcome, then, when the slot
+    /// asked for its next job along with the completion (ride.rs), runs that one too, and so
+    /// on. The slot is given back when a handler ends, or when a ride brings no next job.
+    async fn execute(
+        self: &Arc<Self>,
+        job: LeasedJob,
+        running: Arc<Running>,
+        permit: OwnedSemaphorePermit,
+        drain: CancellationToken,
+    ) {
+        let mut next = Some((job, running, permit));
+        while let Some((job, running, permit)) = next {
+            next = self.run_job(job, running, permit, &drain).await;
+            self.finished.notify_waiters();
+        }
+    }
+
+    /// One job of `execute`: returns the slot's next job when it rode on the completion.
+    async fn run_job(
+        self: &Arc<Self>,
+        job: LeasedJob,
+        running: Arc<Running>,
+        permit: OwnedSemaphorePermit,
+        drain: &CancellationToken,
+    ) -> Option<(LeasedJob, Arc<Running>, OwnedSemaphorePermit)> {
         if !self.handler.handles(&job.job_type) {
             // Registered as running all the same: shutdown waits for the release to land.
             self.release(&job).await;
             self.running.lock().unwrap().remove(&job.id);
             // The slot rests (its permit is held until this returns): see release.rs.
             tokio::time::sleep(self.cooldown()).await;
-            return;
+            return None;
         }
         self.ran_a_job();
         self.log_job(
@@ -290,17 +316,37 @@ impl Worker {
             never = fence::guard(&running, self.config.lease) => never,
         };
         running.finished.store(true, Ordering::SeqCst);
-        drop(permit);
+        let reason = *running.reason.lock().unwrap();
+        let ride = match (&outcome, reason) {
+            (Outcome::Completed(_), None) => self.may_ride(&job, drain),
+            _ => None,
+        };
+        let permit = match ride {
+            Some(_) => Some(permit),
+            None => {
+                drop(permit);
+                None
+            }
+        };
         // The last progress value is stored before the outcome: watchers see it first.
         flusher.finish().await;
-        let reason = *running.reason.lock().unwrap();
-        if let Err(e) = self.report(&job, outcome, reason).await {
-            self.log_job(
-                Level::Error,
-                &job,
-                format_args!("job {}: could not record its outcome: {e}", job.id),
-            );
+        let mut next = None;
+        match (ride, outcome) {
+            (Some(ride), Outcome::Completed(result)) => {
+                next = self.complete_riding(&job, &result, ride, drain).await;
+            }
+            (_, outcome) => {
+                if let Err(e) = self.report(&job, outcome, reason).await {
+                    self.log_job(
+                        Level::Error,
+                        &job,
+                        format_args!("job {}: could not record its outcome: {e}", job.id),
+                    );
+                }
+            }
         }
         self.running.lock().unwrap().remove(&job.id);
+        let (job, running) = next?;
+        Some((job, running, permit.expect("a ride keeps its permit")))
     }
 }

@@ -64,26 +64,8 @@ impl Worker {
             }
             None | Some(StopReason::Fenced) => match outcome {
                 Outcome::Completed(result) => {
-                    if self.store.complete(job, &result, self.config.retention).await? {
-                        self.fire_hooks(job, Some(hooks::HookEvent::Success), None).await;
-                        // Per-job lines cost more than a fast job at high rates (issue 9 item 16).
-                        let level = if self.config.log_completed {
-                            Level::Info
-                        } else {
-                            Level::Debug
-                        };
-                        self.log_job(
-                            level,
-                            job,
-                            format_args!("job {} ({}) completed", job.id, job.job_type),
-                        );
-                    } else {
-                        self.log_job(
-                            Level::Warn,
-                            job,
-                            format_args!("job {}: lease lost before completion; result discarded", job.id),
-                        );
-                    }
+                    let recorded = self.store.complete(job, &result, self.config.retention).await?;
+                    self.completed(job, recorded).await;
                 }
                 Outcome::Failed { error, permanent } => {
                     let backoff = self.config.backoff.delay(job.attempt);
@@ -130,6 +112,31 @@ impl Worker {
             },
         }
         Ok(())
+    }
+
+    /// Says how a completion went (`recorded`: the lease still held the job) and fires the
+    /// job's `on_success` hook.
+    pub(super) async fn completed(&self, job: &LeasedJob, recorded: bool) {
+        if !recorded {
+            self.log_job(
+                Level::Warn,
+                job,
+                format_args!("job {}: lease lost before completion; result discarded", job.id),
+            );
+            return;
+        }
+        self.fire_hooks(job, Some(hooks::HookEvent::Success), None).await;
+        // Per-job lines cost more than a fast job at high rates (issue 9 item 16).
+        let level = if self.config.log_completed {
+            Level::Info
+        } else {
+            Level::Debug
+        };
+        self.log_job(
+            level,
+            job,
+            format_args!("job {} ({}) completed", job.id, job.job_type),
+        );
     }
 
     /// Starts the handler's hook for a recorded outcome (detached: the slot is not held).

@@ -1,5 +1,6 @@
 //! Calls that carry many jobs (issue 11): a bulk enqueue writes up to 500 jobs per script call,
-//! and completions that come in together share one call. Each job keeps its own guarantees:
+//! completions that come in together share one call, and a slot's completion carries the
+//! fetch of its next job. Each job keeps its own guarantees:
 //! its own outcome, its unique key, its lease fence and its own event.
 
 use std::time::Duration;
@@ -20,6 +21,45 @@ async fn live_events(sub: &mut jobq::store::Subscription, n: usize) -> Vec<jobq:
         }
     }
     got
+}
+
+/// Awaits `futures` together, with `redis` holding back script calls until every one of them
+/// has started: the first call is then certainly on its way while the others queue behind it.
+/// (Without the pause a fast server could answer each call within its first poll, and each
+/// completion went alone: seen as 15 calls instead of 2.)
+async fn all_in_flight<F: std::future::Future>(redis: &Redis, futures: Vec<F>) -> Vec<F::Output> {
+    let client = |args: &[&str]| {
+        redis::cmd("CLIENT")
+            .arg(args)
+            .query::<()>(&mut redis.conn())
+            .unwrap()
+    };
+    // WRITE mode holds every EVALSHA back and still answers CLIENT UNPAUSE.
+    client(&["PAUSE", "60000", "WRITE"]);
+    let mut futures: Vec<_> = futures.into_iter().map(Box::pin).collect();
+    let mut out: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+    let mut paused = true;
+    std::future::poll_fn(|cx| {
+        for (future, slot) in futures.iter_mut().zip(out.iter_mut()) {
+            if slot.is_none() {
+                if let std::task::Poll::Ready(v) = future.as_mut().poll(cx) {
+                    *slot = Some(v);
+                }
+            }
+        }
+        if std::mem::take(&mut paused) {
+            client(&["UNPAUSE"]);
+        }
+        if out.iter().all(Option::is_some) {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+    out.into_iter()
+        .map(|v| v.expect("every future is done"))
+        .collect()
 }
 
 #[test]
@@ -176,14 +216,19 @@ fn completions_that_come_together_share_a_call_and_each_is_fenced_by_its_lease()
             .await
             .unwrap());
         redis.reset_stats();
-        let results = futures_util::future::join_all(
+        let results = all_in_flight(
+            &redis,
             leased[1..]
                 .iter()
-                .map(|job| store.complete(job, "\"r\"", Duration::from_secs(600))),
+                .map(|job| store.complete(job, "\"r\"", Duration::from_secs(600)))
+                .collect(),
         )
         .await;
         let calls = redis.command_calls("evalsha");
-        assert!(calls <= 10, "199 completions at once took {calls} calls");
+        assert_eq!(
+            calls, 2,
+            "199 completions at once: the first alone, then the other 198"
+        );
         for (job, r) in leased[1..].iter().zip(results) {
             assert_eq!(r.unwrap(), job.id != stolen.id, "{}", job.id);
         }
@@ -203,4 +248,127 @@ fn completions_that_come_together_share_a_call_and_each_is_fenced_by_its_lease()
         .query(&mut conn)
         .unwrap();
     assert_eq!((processed, completed, active), (199, 199, 1));
+}
+
+#[test]
+fn completions_that_ask_for_the_next_job_ride_on_one_fetch_and_each_gets_its_own() {
+    let redis = Redis::start();
+    let rt = runtime();
+    rt.block_on(async {
+        let store = redis.store().await;
+        let lease = Duration::from_secs(60);
+        let keep = Duration::from_secs(600);
+        let new = |i: usize| NewJob::new("t", "ride", &serde_json::json!({ "i": i }));
+        store
+            .enqueue_many(&(0..10).map(new).collect::<Vec<_>>())
+            .await
+            .unwrap();
+        let leased = store.fetch("ride", 10, "w1", lease).await.unwrap().jobs;
+        assert_eq!(leased.len(), 10);
+        // Six more wait: fewer than the nine riders below ask for.
+        store
+            .enqueue_many(&(10..16).map(new).collect::<Vec<_>>())
+            .await
+            .unwrap();
+        let stolen = &leased[4];
+        redis::cmd("HSET")
+            .arg(format!("{{jobq:ride}}:job:{}", stolen.id))
+            .arg("lease")
+            .arg("w2/2")
+            .query::<()>(&mut redis.conn())
+            .unwrap();
+
+        // Warm the fetch script up with one ride, then count the calls of the other nine.
+        let first = store
+            .complete_and_fetch(&leased[0], "\"r\"", keep, "w1", lease)
+            .await
+            .unwrap();
+        assert!(first.completed && !first.drained);
+        assert_eq!(first.fetched.jobs.len(), 1);
+        redis.reset_stats();
+        let rides = all_in_flight(
+            &redis,
+            leased[1..]
+                .iter()
+                .map(|job| store.complete_and_fetch(job, "\"r\"", keep, "w1", lease))
+                .collect(),
+        )
+        .await;
+        let calls = redis.command_calls("evalsha");
+        assert_eq!(
+            calls, 2,
+            "nine rides at once: the first alone, then the other eight"
+        );
+
+        let mut next: Vec<String> = first.fetched.jobs.iter().map(|j| j.id.clone()).collect();
+        for (job, ride) in leased[1..].iter().zip(rides) {
+            let ride = ride.unwrap();
+            assert_eq!(ride.completed, job.id != stolen.id, "{}", job.id);
+            assert!(ride.fetched.jobs.len() <= 1);
+            next.extend(ride.fetched.jobs.iter().map(|j| j.id.clone()));
+        }
+        // Every waiting job went to exactly one rider, leased to w1.
+        let unique: std::collections::HashSet<&String> = next.iter().collect();
+        assert_eq!((next.len(), unique.len()), (6, 6));
+        for id in &next {
+            let job = store.job(id).await.unwrap();
+            assert_eq!(job.state, State::Active, "{id}");
+        }
+    });
+    let mut conn = redis.conn();
+    let count = |key: &str, conn: &mut redis::Connection| -> u64 {
+        redis::cmd("ZCARD").arg(key).query(conn).unwrap()
+    };
+    // Nine completed (the stolen one stays active), six running the next attempt.
+    assert_eq!(count("{jobq:ride}:completed", &mut conn), 9);
+    assert_eq!(count("{jobq:ride}:active", &mut conn), 7);
+}
+
+#[test]
+fn a_one_slot_worker_takes_its_next_job_in_the_call_that_completes_the_last() {
+    use jobq::worker::{Outcome, Shutdown, Worker, WorkerConfig};
+    const N: usize = 300;
+    let redis = Redis::start();
+    let rt = runtime();
+    let order = rt.block_on(async {
+        let store = std::sync::Arc::new(redis.store().await);
+        let jobs: Vec<NewJob> = (0..N)
+            .map(|i| NewJob::new("t", "one", &serde_json::json!({ "i": i })))
+            .collect();
+        store.enqueue_many(&jobs).await.unwrap();
+        redis.reset_stats();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let handler = {
+            let seen = seen.clone();
+            move |job: jobq::LeasedJob, _control| {
+                seen.lock().unwrap().push(job.payload.clone());
+                async { Outcome::Completed("null".into()) }
+            }
+        };
+        let config = WorkerConfig {
+            queues: vec!["one".into()],
+            concurrency: 1,
+            burst: true,
+            ..WorkerConfig::default()
+        };
+        Worker::new(store, config, std::sync::Arc::new(handler))
+            .run(Shutdown::default())
+            .await
+            .unwrap();
+        let seen = seen.lock().unwrap().clone();
+        seen
+    });
+    // One fetch call per job (and a few for start, registration and the last empty fetch),
+    // where a completion and a fetch each made one before.
+    let calls = redis.command_calls("evalsha");
+    assert!(calls <= N as u64 + 10, "{N} jobs took {calls} script calls");
+    // Oldest first, each once.
+    let want: Vec<String> = (0..N).map(|i| format!("{{\"i\":{i}}}")).collect();
+    assert_eq!(order, want);
+    let processed: u64 = redis::cmd("HGET")
+        .arg("{jobq:one}:stats")
+        .arg("processed")
+        .query(&mut redis.conn())
+        .unwrap();
+    assert_eq!(processed, N as u64);
 }
