@@ -162,8 +162,10 @@ fn default_priority() -> u8 {
 }
 
 impl Job {
-    /// Builds a job from its Redis hash (`HGETALL`). Missing optional fields stay `None`.
-    pub fn from_hash(h: &HashMap<String, String>) -> Result<Job> {
+    /// Builds job `id` from its Redis hash (`HGETALL`). Missing optional fields stay `None`;
+    /// fields enqueue.lua leaves out when they hold their default read as that default: the
+    /// id (the key names it), attempt 0, no timeout, due when created.
+    pub fn from_hash(id: &str, h: &HashMap<String, String>) -> Result<Job> {
         let get = |k: &str| h.get(k).filter(|v| !v.is_empty());
         let num = |k: &str| get(k).and_then(|v| v.parse::<i64>().ok());
         let time = |k: &str| num(k).and_then(millis_to_time);
@@ -175,7 +177,7 @@ impl Job {
             .map(|p| serde_json::from_str(p).unwrap_or(Value::String(p.clone())))
             .unwrap_or(Value::Null);
         Ok(Job {
-            id: get("id").cloned().unwrap_or_default(),
+            id: id.to_string(),
             job_type: get("type").cloned().unwrap_or_default(),
             queue: get("queue").cloned().unwrap_or_default(),
             state,
@@ -185,7 +187,7 @@ impl Job {
             timeout_ms: num("timeout_ms").filter(|t| *t > 0).map(|t| t as u64),
             unique_key: get("unique_key").cloned(),
             created_at: time("created_ms"),
-            scheduled_at: time("scheduled_ms"),
+            scheduled_at: time("scheduled_ms").or_else(|| time("created_ms")),
             started_at: time("started_ms"),
             finished_at: time("finished_ms"),
             worker: get("worker").cloned(),

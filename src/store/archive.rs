@@ -78,7 +78,7 @@ fn parse_entry((id, score, hash): RawEntry) -> Result<FinishedEntry> {
     let job = if hash.is_empty() {
         None
     } else {
-        Some(Job::from_hash(&hash)?)
+        Some(Job::from_hash(&id, &hash)?)
     };
     Ok(FinishedEntry { id, finished_ms, job })
 }

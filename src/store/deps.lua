@@ -76,7 +76,7 @@ local function sweep_expired(k, now, retention)
     -- recovered) is past it, as is a finished one. A job whose expiry was dropped since
     -- (an operator's retry of a cancelled job) may have left its id here: it stays.
     local expires = tonumber(f[3] or '')
-    if tonumber(f[2] or '1') == 0 and expires and expires <= now then
+    if tonumber(f[2] or '0') == 0 and expires and expires <= now then
       local from = ({ scheduled = k.scheduled, waiting = k.waiting })[f[1]]
       if f[1] == 'queued' then
         -- Its id stays in the queued list (fetch skips it): one more leftover for stats.

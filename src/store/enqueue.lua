@@ -74,9 +74,19 @@ for base = FIRST, #ARGV, FIELDS do
       state = 'waiting'
     end
     local priority = ARGV[base + 8]
-    redis.call('HSET', job, 'id', id, 'type', job_type, 'queue', queue, 'payload', ARGV[base + 2],
-      'state', state, 'attempt', '0', 'max_attempts', ARGV[base + 3], 'timeout_ms', ARGV[base + 4],
-      'created_ms', now_s, 'scheduled_ms', run_at_s)
+    -- Each field of a new hash costs Redis ~2,400 instructions (callgrind), a third of a bulk
+    -- enqueue's work, so fields that only repeat their default are left out and every reader
+    -- takes a missing one for it (job.rs `Job::from_hash`): the id (the key names it), attempt
+    -- 0, no timeout, and a due time that is the creation time.
+    redis.call('HSET', job, 'type', job_type, 'queue', queue, 'payload', ARGV[base + 2], 'state', state,
+      'max_attempts', ARGV[base + 3], 'created_ms', now_s)
+    local timeout = ARGV[base + 4]
+    if timeout ~= '0' then
+      redis.call('HSET', job, 'timeout_ms', timeout)
+    end
+    if run_at_s ~= now_s then
+      redis.call('HSET', job, 'scheduled_ms', run_at_s)
+    end
     if priority ~= '' then
       -- Only numbered jobs (other than 5) carry it, and pay one more command for it.
       redis.call('HSET', job, 'priority', priority)

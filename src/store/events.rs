@@ -200,7 +200,7 @@ impl Store {
         if hash.is_empty() {
             return Err(self.unknown_job(id));
         }
-        Ok((Job::from_hash(&hash)?, last))
+        Ok((Job::from_hash(id, &hash)?, last))
     }
 
     /// Runs `read` and fetches the queue's latest event id in the same MULTI.

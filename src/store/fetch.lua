@@ -55,7 +55,7 @@ if ARGV[5] == '1' then
         local f = redis.call('HMGET', job_key(id), 'state', 'lease', 'type', 'payload', 'attempt', 'max_attempts',
           'timeout_ms')
         if f[1] == 'active' and f[2] == worker .. '/' .. f[5] then
-          out[#out + 1] = { id, f[3], f[4], tonumber(f[5]), f[6], f[7], f[2] }
+          out[#out + 1] = { id, f[3], f[4], tonumber(f[5]), f[6], f[7] or '0', f[2] }
         end
       end
       return reply(out)
@@ -174,7 +174,7 @@ while got < allow do
     -- A job with an expiry (`enqueue --expires`) is never started after it (deps.lua); it
     -- leaves the expiring set when it starts or ends.
     local expired = false
-    if f[8] and f[1] == 'queued' and f[2] == '0' then
+    if f[8] and f[1] == 'queued' and (f[2] or '0') == '0' then
       redis.call('ZREM', k.expiring, id)
       if tonumber(f[8]) <= now then
         expired = true
@@ -205,7 +205,8 @@ while got < allow do
       messages[#messages + 1] = record_event(k.events, '{"event":"started","id":"' .. id .. '","type":"' .. f[3] ..
         '","queue":"' .. f[7] .. '","state":"active","attempt":' .. a .. ',"time":' .. now_s .. '}')
       got = got + 1
-      out[got + 1] = { id, f[3], f[4], attempt, f[5], f[6], lease }
+      -- A job without a timeout has no `timeout_ms` (enqueue.lua).
+      out[got + 1] = { id, f[3], f[4], attempt, f[5], f[6] or '0', lease }
       leased[got] = id
     else
       -- One leftover id fewer (see `stale` in ops.lua; stats subtracts it from the list length).

@@ -356,7 +356,7 @@ impl Store {
                 self.keys().namespace()
             )));
         }
-        Job::from_hash(&hash)
+        Job::from_hash(id, &hash)
     }
 }
 

@@ -650,7 +650,8 @@ impl Store {
             .await?;
         hashes
             .iter()
-            .map(|h| (!h.is_empty()).then(|| Job::from_hash(h)).transpose())
+            .zip(ids)
+            .map(|(h, id)| (!h.is_empty()).then(|| Job::from_hash(id, h)).transpose())
             .collect()
     }
 }

@@ -330,7 +330,7 @@ impl Store {
         };
         let recorded = match (&outcome, fields.is_empty()) {
             (FailOutcome::Lost, _) | (_, true) => None,
-            _ => Some(Job::from_hash(&fields)?),
+            _ => Some(Job::from_hash(&job.id, &fields)?),
         };
         Ok(Failed { outcome, recorded })
     }
