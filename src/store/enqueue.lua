@@ -3,16 +3,33 @@
 -- batch instead of once per job (issue "Throughput": bulk enqueue).
 -- KEYS: queued, scheduled, events, expiring, waiting, ranked, ranked:on
 -- ARGV: queue, signal channel, resend ('1': a retry of a call whose reply was lost, so every
---       job may exist already), then FIELDS values per job:
---       id, type, payload, max_attempts, timeout_ms, delay_ms, at_ms, unique_name, priority
---       ('' = none or 5), expires_at_ms ('0': none), after (parent ids, comma-separated; '':
---       none), after_any ('1'/'0'), expires_in_ms ('0': none; from now on the Redis clock,
---       like delay_ms), own_id ('1': the caller chose the id, so it may exist already)
+--       job may exist already), then FIELDS values per job: id, type, payload, options
+-- options: one text of these values, each followed by a space (jobs.rs `enqueue_args`):
+--       max_attempts, timeout_ms, delay_ms, at_ms, unique_name ('': none), priority ('': none
+--       or 5), expires_at_ms ('0': none), after (parent ids, comma-separated; '': none),
+--       after_any ('1'/'0'), expires_in_ms ('0': none; from now on the Redis clock, like
+--       delay_ms), own_id ('1': the caller chose the id, so it may exist already)
+-- One text instead of eleven values: each value passed costs Redis a Lua string, and the jobs
+-- of a bulk enqueue mostly share their options, which are then read once per call.
 -- Returns state, id for each job in order; state 'duplicate' names the unique key's holder.
 local queued, scheduled, events, expiring, waiting, ranked, ranked_on =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local queue, signal, resend = ARGV[1], ARGV[2], ARGV[3] == '1'
-local FIELDS, FIRST = 14, 4
+local FIELDS, FIRST = 4, 4
+
+-- The options texts of this call, read.
+local read = {}
+local function options(text)
+  local o = read[text]
+  if not o then
+    o = {}
+    for value in string.gmatch(text, '([^ ]*) ') do
+      o[#o + 1] = value
+    end
+    read[text] = o
+  end
+  return o
+end
 
 local now = now_ms()
 -- Numbers are turned into text once per call: Lua formats a number with printf ("%.14g") each
@@ -31,12 +48,13 @@ local messages = {}     -- live event messages, published as one at the end
 local due_before = nil
 
 for base = FIRST, #ARGV, FIELDS do
-  local id, job_type, unique_name = ARGV[base], ARGV[base + 1], ARGV[base + 7]
+  local id, job_type, o = ARGV[base], ARGV[base + 1], options(ARGV[base + 3])
+  local unique_name = o[5]
   local job = job_key(id)
   local done = nil
   -- The client picks the id, so a replayed call finds its own jobs instead of writing them
   -- twice. Ids this process generated (ULIDs) cannot exist yet on a first send.
-  if resend or ARGV[base + 13] == '1' then
+  if resend or o[11] == '1' then
     local existing = redis.call('HGET', job, 'state')
     if existing then
       done = { existing, id }
@@ -56,7 +74,7 @@ for base = FIRST, #ARGV, FIELDS do
     reply[#reply + 1] = done[2]
   else
     local run_at, run_at_s = now, now_s
-    local at, delay = ARGV[base + 6], ARGV[base + 5]
+    local at, delay = o[4], o[3]
     if at ~= '0' then
       run_at, run_at_s = tonumber(at), at
     elseif delay ~= '0' then
@@ -67,20 +85,20 @@ for base = FIRST, #ARGV, FIELDS do
     if run_at > now then
       state = 'scheduled'
     end
-    local after = ARGV[base + 10]
+    local after = o[8]
     if after ~= '' then
       -- Waits for its parents (deps.lua); release_child.lua queues it, or schedules it for
       -- `run_at` if that is still ahead then.
       state = 'waiting'
     end
-    local priority = ARGV[base + 8]
+    local priority = o[6]
     -- Each field of a new hash costs Redis ~2,400 instructions (callgrind), a third of a bulk
     -- enqueue's work, so fields that only repeat their default are left out and every reader
     -- takes a missing one for it (job.rs `Job::from_hash`): the id (the key names it), attempt
     -- 0, no timeout, and a due time that is the creation time.
     redis.call('HSET', job, 'type', job_type, 'queue', queue, 'payload', ARGV[base + 2], 'state', state,
-      'max_attempts', ARGV[base + 3], 'created_ms', now_s)
-    local timeout = ARGV[base + 4]
+      'max_attempts', o[1], 'created_ms', now_s)
+    local timeout = o[2]
     if timeout ~= '0' then
       redis.call('HSET', job, 'timeout_ms', timeout)
     end
@@ -97,7 +115,7 @@ for base = FIRST, #ARGV, FIELDS do
       redis.call('HSET', job, 'unique_key', unique_name)
       redis.call('SET', unique_key(unique_name), id)
     end
-    local expires_at, expires_in = ARGV[base + 9], ARGV[base + 12]
+    local expires_at, expires_in = o[7], o[10]
     if expires_at ~= '0' or expires_in ~= '0' then
       -- Never started after this (fetch.lua checks; the recovery pass sweeps the rest).
       local expires = tonumber(expires_at)
@@ -113,7 +131,7 @@ for base = FIRST, #ARGV, FIELDS do
       for _ in string.gmatch(after, ',') do
         parents = parents + 1
       end
-      redis.call('HSET', job, 'after', after, 'after_any', ARGV[base + 11], 'deps_left', parents)
+      redis.call('HSET', job, 'after', after, 'after_any', o[9], 'deps_left', parents)
       redis.call('ZADD', waiting, now_s, id)
     elseif state == 'scheduled' then
       if not earliest then

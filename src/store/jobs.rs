@@ -360,31 +360,32 @@ impl Store {
     }
 }
 
-/// One job's values for enqueue.lua, in its order (FIELDS per job).
-fn enqueue_args(new: &NewJob) -> [String; 14] {
+/// One job's values for enqueue.lua, in its order (FIELDS per job): id, type, payload, and its
+/// options as one text, each value followed by a space (names, ids and numbers hold none).
+fn enqueue_args(new: &NewJob) -> [String; 4] {
     let (id, own_id) = match &new.id {
         Some(id) => (id.clone(), "1"),
         None => (job::new_job_id(&new.queue), "0"),
     };
-    let ms = |d: Option<std::time::Duration>| d.map_or(0, |d| d.as_millis() as u64).to_string();
+    let ms = |d: Option<std::time::Duration>| d.map_or(0, |d| d.as_millis() as u64);
     // Only a job with a number other than 5 goes to the ranked set (and pays for it).
-    let priority = new.priority.filter(|&p| p != job::DEFAULT_PRIORITY);
-    [
-        id,
-        new.job_type.clone(),
-        new.payload.clone(),
-        new.max_attempts.to_string(),
+    let priority = new
+        .priority
+        .filter(|&p| p != job::DEFAULT_PRIORITY)
+        .map_or(String::new(), |p| p.to_string());
+    let options = format!(
+        "{} {} {} {} {} {} {} {} {} {} {} ",
+        new.max_attempts,
         ms(new.timeout),
         ms(new.delay),
-        new.at.map_or(0, |t| t.timestamp_millis().max(1)).to_string(),
-        new.unique_key.clone().unwrap_or_default(),
-        priority.map_or(String::new(), |p| p.to_string()),
-        new.expires_at
-            .map_or(0, |t| t.timestamp_millis().max(1))
-            .to_string(),
+        new.at.map_or(0, |t| t.timestamp_millis().max(1)),
+        new.unique_key.as_deref().unwrap_or_default(),
+        priority,
+        new.expires_at.map_or(0, |t| t.timestamp_millis().max(1)),
         new.after.join(","),
-        if new.after_any_outcome { "1" } else { "0" }.to_string(),
-        new.expires.map_or(0, |d| d.as_millis().max(1) as u64).to_string(),
-        own_id.to_string(),
-    ]
+        if new.after_any_outcome { "1" } else { "0" },
+        new.expires.map_or(0, |d| d.as_millis().max(1) as u64),
+        own_id,
+    );
+    [id, new.job_type.clone(), new.payload.clone(), options]
 }
