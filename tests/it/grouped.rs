@@ -358,10 +358,11 @@ fn a_one_slot_worker_takes_its_next_job_in_the_call_that_completes_the_last() {
         let seen = seen.lock().unwrap().clone();
         seen
     });
-    // One fetch call per job (and a few for start, registration and the last empty fetch),
-    // where a completion and a fetch each made one before.
+    // One fetch call per job, and a few more (registration, heartbeats, the scheduler's ticks,
+    // the last empty fetch; more of them on a slow machine), where a completion and a fetch
+    // each made one before (2N).
     let calls = redis.command_calls("evalsha");
-    assert!(calls <= N as u64 + 10, "{N} jobs took {calls} script calls");
+    assert!(calls <= (N + N / 10) as u64, "{N} jobs took {calls} script calls");
     // Oldest first, each once.
     let want: Vec<String> = (0..N).map(|i| format!("{{\"i\":{i}}}")).collect();
     assert_eq!(order, want);
