@@ -46,6 +46,13 @@ struct QueueState {
     held: bool,
 }
 
+impl QueueState {
+    /// Its scheduled job is due, or its limit lets it go on.
+    fn due_by(&self, now: Instant) -> bool {
+        self.due.is_some_and(|d| d <= now)
+    }
+}
+
 impl Signals {
     pub(super) fn new(queues: usize) -> Signals {
         Signals {
@@ -87,7 +94,7 @@ impl Signals {
             .iter_mut()
             .enumerate()
             .filter_map(|(i, q)| {
-                if q.due.is_some_and(|d| d <= now) {
+                if q.due_by(now) {
                     q.hot = true;
                     q.due = None;
                 }
@@ -102,9 +109,8 @@ impl Signals {
         let now = Instant::now();
         let state = self.state.lock().unwrap();
         let ahead = state.get(..queue)?;
-        let waiting = |q: &QueueState| q.hot || q.due.is_some_and(|d| d <= now);
         let q = state.get(queue)?;
-        (q.hot && !ahead.iter().any(waiting)).then_some(q.wakes)
+        (q.hot && !ahead.iter().any(|a| a.hot || a.due_by(now))).then_some(q.wakes)
     }
 
     /// Records what a fetch of `queue` (sent when its wake-up count was `wakes`) found.

@@ -62,6 +62,37 @@ async fn all_in_flight<F: std::future::Future>(redis: &Redis, futures: Vec<F>) -
         .collect()
 }
 
+/// Jobs of type `t` in `queue`, numbered `{"i": i}` for each `i` of `range`.
+fn numbered(queue: &str, range: std::ops::Range<usize>) -> Vec<NewJob> {
+    range
+        .map(|i| NewJob::new("t", queue, &serde_json::json!({ "i": i })))
+        .collect()
+}
+
+/// Another worker now holds job `id`'s lease (as after a recovery and a new fetch).
+fn lease_taken_back(redis: &Redis, queue: &str, id: &str) {
+    redis::cmd("HSET")
+        .arg(format!("{{jobq:{queue}}}:job:{id}"))
+        .arg("lease")
+        .arg("w2/2")
+        .query::<()>(&mut redis.conn())
+        .unwrap();
+}
+
+/// The size of `key` by `command` (LLEN, ZCARD, XLEN).
+fn size(redis: &Redis, command: &str, key: &str) -> u64 {
+    redis::cmd(command).arg(key).query(&mut redis.conn()).unwrap()
+}
+
+/// The lifetime `processed` counter of `queue`.
+fn processed(redis: &Redis, queue: &str) -> u64 {
+    redis::cmd("HGET")
+        .arg(format!("{{jobq:{queue}}}:stats"))
+        .arg("processed")
+        .query(&mut redis.conn())
+        .unwrap()
+}
+
 #[test]
 fn a_bulk_enqueue_writes_hundreds_of_jobs_per_call_each_with_its_own_outcome_and_event() {
     let redis = Redis::start();
@@ -69,9 +100,7 @@ fn a_bulk_enqueue_writes_hundreds_of_jobs_per_call_each_with_its_own_outcome_and
     rt.block_on(async {
         let store = redis.store().await;
         let mut sub = store.subscribe(&["bulk".to_string()]).await.unwrap();
-        let mut jobs: Vec<NewJob> = (0..1200)
-            .map(|i| NewJob::new("t", "bulk", &serde_json::json!({ "i": i })))
-            .collect();
+        let mut jobs = numbered("bulk", 0..1200);
         // Inside one call: a unique key taken twice, a numbered priority, a delayed job and a
         // job whose id the caller chose.
         jobs[10].unique_key = Some("u1".into());
@@ -138,23 +167,10 @@ fn a_bulk_enqueue_writes_hundreds_of_jobs_per_call_each_with_its_own_outcome_and
             }
         );
     });
-    let mut conn = redis.conn();
-    let queued: u64 = redis::cmd("LLEN")
-        .arg("{jobq:bulk}:queued")
-        .query(&mut conn)
-        .unwrap();
-    let ranked: u64 = redis::cmd("ZCARD")
-        .arg("{jobq:bulk}:ranked")
-        .query(&mut conn)
-        .unwrap();
-    let scheduled: u64 = redis::cmd("ZCARD")
-        .arg("{jobq:bulk}:scheduled")
-        .query(&mut conn)
-        .unwrap();
-    let events: u64 = redis::cmd("XLEN")
-        .arg("{jobq:bulk}:events")
-        .query(&mut conn)
-        .unwrap();
+    let queued = size(&redis, "LLEN", "{jobq:bulk}:queued");
+    let ranked = size(&redis, "ZCARD", "{jobq:bulk}:ranked");
+    let scheduled = size(&redis, "ZCARD", "{jobq:bulk}:scheduled");
+    let events = size(&redis, "XLEN", "{jobq:bulk}:events");
     assert_eq!((queued, ranked, scheduled, events), (1197, 1, 1, 1199));
 }
 
@@ -164,9 +180,7 @@ fn live_event_messages_are_built_only_while_someone_listens_and_the_stream_keeps
     let rt = runtime();
     rt.block_on(async {
         let store = redis.store().await;
-        let jobs: Vec<NewJob> = (0..1000)
-            .map(|i| NewJob::new("t", "quiet", &serde_json::json!({ "i": i })))
-            .collect();
+        let jobs = numbered("quiet", 0..1000);
         // Loads the script, and the queue is not empty below (no wake-up is published).
         store.enqueue(&jobs[0]).await.unwrap();
         redis.reset_stats();
@@ -191,9 +205,7 @@ fn completions_that_come_together_share_a_call_and_each_is_fenced_by_its_lease()
     let rt = runtime();
     rt.block_on(async {
         let store = redis.store().await;
-        let jobs: Vec<NewJob> = (0..200)
-            .map(|i| NewJob::new("t", "done", &serde_json::json!({ "i": i })))
-            .collect();
+        let jobs = numbered("done", 0..200);
         store.enqueue_many(&jobs).await.unwrap();
         let leased = store
             .fetch("done", 200, "w1", Duration::from_secs(60))
@@ -203,12 +215,7 @@ fn completions_that_come_together_share_a_call_and_each_is_fenced_by_its_lease()
         assert_eq!(leased.len(), 200);
         // One job's lease was taken back meanwhile (recovered and leased to another worker).
         let stolen = &leased[77];
-        redis::cmd("HSET")
-            .arg(format!("{{jobq:done}}:job:{}", stolen.id))
-            .arg("lease")
-            .arg("w2/2")
-            .query::<()>(&mut redis.conn())
-            .unwrap();
+        lease_taken_back(&redis, "done", &stolen.id);
 
         // Warm the complete script up with one job, then count the calls of the other 199.
         assert!(store
@@ -233,21 +240,9 @@ fn completions_that_come_together_share_a_call_and_each_is_fenced_by_its_lease()
             assert_eq!(r.unwrap(), job.id != stolen.id, "{}", job.id);
         }
     });
-    let mut conn = redis.conn();
-    let processed: u64 = redis::cmd("HGET")
-        .arg("{jobq:done}:stats")
-        .arg("processed")
-        .query(&mut conn)
-        .unwrap();
-    let completed: u64 = redis::cmd("ZCARD")
-        .arg("{jobq:done}:completed")
-        .query(&mut conn)
-        .unwrap();
-    let active: u64 = redis::cmd("ZCARD")
-        .arg("{jobq:done}:active")
-        .query(&mut conn)
-        .unwrap();
-    assert_eq!((processed, completed, active), (199, 199, 1));
+    let completed = size(&redis, "ZCARD", "{jobq:done}:completed");
+    let active = size(&redis, "ZCARD", "{jobq:done}:active");
+    assert_eq!((processed(&redis, "done"), completed, active), (199, 199, 1));
 }
 
 #[test]
@@ -258,25 +253,13 @@ fn completions_that_ask_for_the_next_job_ride_on_one_fetch_and_each_gets_its_own
         let store = redis.store().await;
         let lease = Duration::from_secs(60);
         let keep = Duration::from_secs(600);
-        let new = |i: usize| NewJob::new("t", "ride", &serde_json::json!({ "i": i }));
-        store
-            .enqueue_many(&(0..10).map(new).collect::<Vec<_>>())
-            .await
-            .unwrap();
+        store.enqueue_many(&numbered("ride", 0..10)).await.unwrap();
         let leased = store.fetch("ride", 10, "w1", lease).await.unwrap().jobs;
         assert_eq!(leased.len(), 10);
         // Six more wait: fewer than the nine riders below ask for.
-        store
-            .enqueue_many(&(10..16).map(new).collect::<Vec<_>>())
-            .await
-            .unwrap();
+        store.enqueue_many(&numbered("ride", 10..16)).await.unwrap();
         let stolen = &leased[4];
-        redis::cmd("HSET")
-            .arg(format!("{{jobq:ride}}:job:{}", stolen.id))
-            .arg("lease")
-            .arg("w2/2")
-            .query::<()>(&mut redis.conn())
-            .unwrap();
+        lease_taken_back(&redis, "ride", &stolen.id);
 
         // Warm the fetch script up with one ride, then count the calls of the other nine.
         let first = store
@@ -315,13 +298,9 @@ fn completions_that_ask_for_the_next_job_ride_on_one_fetch_and_each_gets_its_own
             assert_eq!(job.state, State::Active, "{id}");
         }
     });
-    let mut conn = redis.conn();
-    let count = |key: &str, conn: &mut redis::Connection| -> u64 {
-        redis::cmd("ZCARD").arg(key).query(conn).unwrap()
-    };
     // Nine completed (the stolen one stays active), six running the next attempt.
-    assert_eq!(count("{jobq:ride}:completed", &mut conn), 9);
-    assert_eq!(count("{jobq:ride}:active", &mut conn), 7);
+    assert_eq!(size(&redis, "ZCARD", "{jobq:ride}:completed"), 9);
+    assert_eq!(size(&redis, "ZCARD", "{jobq:ride}:active"), 7);
 }
 
 #[test]
@@ -332,10 +311,7 @@ fn a_one_slot_worker_takes_its_next_job_in_the_call_that_completes_the_last() {
     let rt = runtime();
     let order = rt.block_on(async {
         let store = std::sync::Arc::new(redis.store().await);
-        let jobs: Vec<NewJob> = (0..N)
-            .map(|i| NewJob::new("t", "one", &serde_json::json!({ "i": i })))
-            .collect();
-        store.enqueue_many(&jobs).await.unwrap();
+        store.enqueue_many(&numbered("one", 0..N)).await.unwrap();
         redis.reset_stats();
         let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let handler = {
@@ -366,10 +342,5 @@ fn a_one_slot_worker_takes_its_next_job_in_the_call_that_completes_the_last() {
     // Oldest first, each once.
     let want: Vec<String> = (0..N).map(|i| format!("{{\"i\":{i}}}")).collect();
     assert_eq!(order, want);
-    let processed: u64 = redis::cmd("HGET")
-        .arg("{jobq:one}:stats")
-        .arg("processed")
-        .query(&mut redis.conn())
-        .unwrap();
-    assert_eq!(processed, N as u64);
+    assert_eq!(processed(&redis, "one"), N as u64);
 }
